@@ -76,10 +76,15 @@ export function assertNotEquals<T>(actual: T, expected: T, msg?: string): void {
 }
 
 /** Asserts `actual === expected` (Object.is). */
-export function assertStrictEquals<T>(actual: unknown, expected: T, msg?: string): asserts actual is T {
+export function assertStrictEquals<T>(
+  actual: unknown,
+  expected: T,
+  msg?: string,
+): asserts actual is T {
   if (Object.is(actual, expected)) return;
   throw new AssertionError(
-    msg ?? `Values are not strictly equal:\n    actual: ${fmt(actual)}\n  expected: ${fmt(expected)}`,
+    msg ??
+      `Values are not strictly equal:\n    actual: ${fmt(actual)}\n  expected: ${fmt(expected)}`,
   );
 }
 

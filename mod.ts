@@ -1,0 +1,47 @@
+/**
+ * dit4edit: training-free, shape-aware image editing with a diffusion transformer (DiT4Edit on
+ * PixArt-α), running on a from-scratch tensor runtime over WebGPU.
+ *
+ * This module exports the runtime (device, tensors, lifetime) and its ops.
+ *
+ * @example
+ * ```ts ignore
+ * import { add, getGpu, scope, Tensor } from "@dit4edit/dit4edit";
+ * const gpu = await getGpu();
+ * const x = Tensor.from(gpu, [1, 2, 3, 4], [2, 2]);
+ * const y = scope(() => add(x, x));
+ * console.log(await y.toArray()); // Float32Array [2, 4, 6, 8]
+ * ```
+ *
+ * @module
+ */
+
+export {
+  type AdapterKind,
+  type Binding,
+  getGpu,
+  Gpu,
+  type GpuOptions,
+  requestGpu,
+} from "./tensor/device.ts";
+export {
+  DeviceLostError,
+  GpuError,
+  GpuOutOfMemoryError,
+  GpuValidationError,
+  NoAdapterError,
+} from "./tensor/errors.ts";
+export { Tensor, type TensorData } from "./tensor/tensor.ts";
+export { type DType, f16BitsToF32, f32ToF16Bits, type HostArray } from "./tensor/dtype.ts";
+export { type Disposable, keep, scope } from "./tensor/scope.ts";
+export type { KernelProgram } from "./tensor/pipeline_cache.ts";
+export { add, binary, type BinaryOp, div, mul, sub } from "./kernels/binary.ts";
+export { exp, geluTanh, scale, silu, unary, type UnaryOp } from "./kernels/unary.ts";
+export { softmax } from "./kernels/softmax.ts";
+export { mean, sum } from "./kernels/reduce.ts";
+export { concat } from "./kernels/concat.ts";
+export { gatherRows } from "./kernels/gather_rows.ts";
+export { permute } from "./kernels/permute.ts";
+export { type KernelVariant, pickVariant, withVariant } from "./kernels/_variant.ts";
+export type { RgbaImage } from "./image/rgba_image.ts";
+export { ImageDecodeError } from "./image/image_decode_error.ts";
