@@ -51,9 +51,17 @@ async function main(): Promise<number> {
   };
   if (values.json) console.log(JSON.stringify(report));
   else {
-    console.log(`adapter: ${report.adapter} (${report.kind}; shader-f16 ${report.f16}; timestamps ${report.timestamps})`);
-    console.log(`limits: storage binding ${report.maxStorageBufferBindingSize} B, buffer ${report.maxBufferSize} B`);
-    console.log(`kernel check: softmax max error ${checks.softmax.toExponential(2)}, add ${checks.add.toExponential(2)}: ${ok ? "ok" : "FAILED"} (${report.ms} ms)`);
+    console.log(
+      `adapter: ${report.adapter} (${report.kind}; shader-f16 ${report.f16}; timestamps ${report.timestamps})`,
+    );
+    console.log(
+      `limits: storage binding ${report.maxStorageBufferBindingSize} B, buffer ${report.maxBufferSize} B`,
+    );
+    console.log(
+      `kernel check: softmax max error ${checks.softmax.toExponential(2)}, add ${
+        checks.add.toExponential(2)
+      }: ${ok ? "ok" : "FAILED"} (${report.ms} ms)`,
+    );
   }
   gpu.destroy();
   return ok ? 0 : 1;
