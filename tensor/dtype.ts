@@ -30,47 +30,16 @@ export function checkDType(value: string): DType {
   throw new TypeError(`Cannot use dtype "${value}": expected one of "f32", "f16", "i32", "u32"`);
 }
 
-// --- f16 conversion on the host (round to nearest even, subnormals, inf and NaN kept)
+// --- f16 conversion on the host lives in io/f16.ts (exhaustively tested); re-exported here under
+// the runtime's names.
 
-const f32Scratch = new Float32Array(1);
-const u32Scratch = new Uint32Array(f32Scratch.buffer);
+import { f16ToF32, f32ToF16 } from "../io/f16.ts";
 
 /** Converts one f32 value to its f16 bit pattern, rounding to nearest even. */
-export function f32ToF16Bits(value: number): number {
-  f32Scratch[0] = value;
-  const x = u32Scratch[0];
-  const sign = (x >>> 16) & 0x8000;
-  const exp = (x >>> 23) & 0xff;
-  let mant = x & 0x7fffff;
-  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0); // inf or NaN
-  const e = exp - 127 + 15;
-  if (e >= 0x1f) return sign | 0x7c00; // overflow to inf
-  if (e <= 0) {
-    if (e < -10) return sign; // underflow to signed zero
-    mant |= 0x800000; // subnormal: shift in the implicit bit, then round
-    const shift = 14 - e;
-    const half = 1 << (shift - 1);
-    const rest = mant & ((1 << shift) - 1);
-    let m = mant >>> shift;
-    if (rest > half || (rest === half && (m & 1))) m++;
-    return sign | m;
-  }
-  const m = mant >>> 13;
-  const rest = mant & 0x1fff;
-  let out = sign | (e << 10) | m;
-  if (rest > 0x1000 || (rest === 0x1000 && (m & 1))) out++; // may carry into the exponent: correct
-  return out;
-}
+export const f32ToF16Bits: (value: number) => number = f32ToF16;
 
 /** Converts an f16 bit pattern to the f32 value it encodes (exactly). */
-export function f16BitsToF32(bits: number): number {
-  const sign = bits & 0x8000 ? -1 : 1;
-  const exp = (bits >>> 10) & 0x1f;
-  const mant = bits & 0x3ff;
-  if (exp === 0) return sign * mant * 2 ** -24;
-  if (exp === 0x1f) return mant ? NaN : sign * Infinity;
-  return sign * (1 + mant / 1024) * 2 ** (exp - 15);
-}
+export const f16BitsToF32: (bits: number) => number = f16ToF32;
 
 /** Rounds every value to the nearest f16 (what an f16-stored tensor holds). */
 export function roundToF16(values: Float32Array): Float32Array {

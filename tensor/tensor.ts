@@ -45,11 +45,20 @@ export class Tensor implements Disposable {
     track(this);
   }
 
-  /** An uninitialised tensor (kernels write their outputs into these). */
-  static empty(gpu: Gpu, shape: readonly number[], dtype: DType = "f32", label = "tensor"): Tensor {
+  /**
+   * An uninitialised tensor (kernels write their outputs into these). Pass `forUpload` when the
+   * host will fill it with `write()`: such buffers must not be ones freed since the last submit.
+   */
+  static empty(
+    gpu: Gpu,
+    shape: readonly number[],
+    dtype: DType = "f32",
+    label = "tensor",
+    forUpload = false,
+  ): Tensor {
     gpu.checkAlive(label);
     const bytes = Math.max(4, numel(shape) * storageBytes(dtype, gpu.f16));
-    const buffer = gpu.allocate(bytes, label, false);
+    const buffer = gpu.allocate(bytes, label, forUpload);
     return new Tensor(gpu, new Storage(gpu, buffer, bytes), shape, dtype, 0);
   }
 
@@ -74,6 +83,27 @@ export class Tensor implements Disposable {
     const t = new Tensor(gpu, new Storage(gpu, buffer, padded), shape, type, 0);
     gpu.device.queue.writeBuffer(buffer, 0, bytes as Uint8Array<ArrayBuffer>);
     return t;
+  }
+
+  /**
+   * Writes raw storage bytes at `byteOffset` from the host (a queue write: it runs before any
+   * recorded but unsubmitted work). Only for tensors made by `from()` or `empty(…, forUpload)`.
+   */
+  write(bytes: Uint8Array, byteOffset = 0): void {
+    const storage = this.#live("write");
+    if (byteOffset % 4 !== 0 || byteOffset + bytes.byteLength > this.byteLength + 3) {
+      throw new RangeError(
+        `Cannot write ${bytes.byteLength} bytes at offset ${byteOffset} into tensor ${this}`,
+      );
+    }
+    const data = bytes.byteLength % 4 === 0
+      ? bytes
+      : padTo(bytes, Math.ceil(bytes.byteLength / 4) * 4);
+    this.gpu.device.queue.writeBuffer(
+      storage.buffer,
+      this.byteOffset + byteOffset,
+      data as Uint8Array<ArrayBuffer>,
+    );
   }
 
   /** Number of elements. */
