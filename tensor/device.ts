@@ -114,9 +114,10 @@ export class Gpu {
     const op = program.op ?? program.name;
     this.checkAlive(op);
     const pipeline = this.pipelines.get(program);
+    const temps: GPUBuffer[] = [];
     const entries: GPUBindGroupEntry[] = bindings.map((b, i) => ({
       binding: i,
-      resource: this.#resource(b, op),
+      resource: this.#resource(b, op, temps),
     }));
     if (uniforms) {
       entries.push({ binding: entries.length, resource: this.recorder.uniform(uniforms) });
@@ -133,11 +134,13 @@ export class Gpu {
         `Cannot launch "${program.name}": grid [${x}, ${y}, ${z}] exceeds ${max}`,
       );
     }
-    if (x * y * z === 0) return;
-    this.recorder.dispatch(op, pipeline, bindGroup, [x, y, z]);
+    if (x * y * z > 0) this.recorder.dispatch(op, pipeline, bindGroup, [x, y, z]);
+    for (const t of temps) this.pool.release(t); // later launches run after this one
   }
 
-  #resource(b: Binding, op: string): GPUBindingResource {
+  // A view whose offset breaks the binding alignment (e.g. a row slice of a small tensor) is
+  // bound through a recorded copy; kernels never write into views, so inputs are all this sees.
+  #resource(b: Binding, op: string, temps: GPUBuffer[]): GPUBindingResource {
     if (!isTensor(b)) return b as GPUBufferBinding | GPUTextureView;
     const size = Math.max(4, Math.ceil(b.byteLength / 4) * 4);
     if (size > this.device.limits.maxStorageBufferBindingSize) {
@@ -147,10 +150,18 @@ export class Gpu {
       );
     }
     if (b.byteOffset % this.device.limits.minStorageBufferOffsetAlignment !== 0) {
-      throw new RangeError(
-        `Cannot bind tensor ${b} in "${op}": its view starts at byte ${b.byteOffset}, not a ` +
-          `multiple of ${this.device.limits.minStorageBufferOffsetAlignment}; copy it first`,
-      );
+      if (b.byteOffset % 4 !== 0) {
+        throw new RangeError(
+          `Cannot bind tensor ${b} in "${op}": its view starts at byte ${b.byteOffset}, ` +
+            `not a multiple of 4`,
+        );
+      }
+      const source = b.buffer(op);
+      const tmp = this.allocate(size, `${op} view`, false);
+      const bytes = Math.min(size, source.size - b.byteOffset);
+      this.recorder.encoder().copyBufferToBuffer(source, b.byteOffset, tmp, 0, bytes);
+      temps.push(tmp);
+      return { buffer: tmp, offset: 0, size };
     }
     return { buffer: b.buffer(op), offset: b.byteOffset, size };
   }

@@ -214,3 +214,20 @@ Deno.test({
     x.dispose();
   },
 });
+
+Deno.test({
+  name: "ops read row slices at any offset (unaligned views are bound through a copy)",
+  ...GPU_TEST,
+  async fn() {
+    const gpu = await testGpu();
+    const data = randomArray(6 * 5, 9);
+    const x = Tensor.from(gpu, data, [6, 5]);
+    const row = x.slice(3, 5); // starts at byte 60: not a multiple of the 256-byte alignment
+    const y = scale(row, 2);
+    assertEquals(
+      Array.from(await y.toArray()),
+      Array.from(data.slice(15, 25), (v) => Math.fround(v * 2)),
+    );
+    for (const t of [x, row, y]) t.dispose();
+  },
+});
