@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { type Gpu, requestGpu } from "../tensor/device.ts";
 import type { BenchRow } from "./_timing.ts";
 import { submitChain } from "./cases/submit_chain_bench.ts";
+import { layerNormBench } from "./cases/layer_norm_bench.ts";
 
 /** A bench case: one kernel (or model stage) and the rows it measures. */
 export interface BenchCase {
@@ -18,7 +19,7 @@ export interface BenchCase {
 }
 
 /** Every case, in run order. Kernel issues append theirs here. */
-export const CASES: BenchCase[] = [submitChain];
+export const CASES: BenchCase[] = [submitChain, layerNormBench];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
