@@ -239,7 +239,8 @@ def crafted(name, width, height, ct, depth, description, seed=1, palette_size=No
 def main():
     os.makedirs(OUT, exist_ok=True)
     for f in os.listdir(OUT):
-        os.remove(os.path.join(OUT, f))
+        if not f.startswith("."):  # keep .gitattributes
+            os.remove(os.path.join(OUT, f))
     depths = {0: [1, 2, 4, 8, 16], 2: [8, 16], 3: [1, 2, 4, 8], 4: [8, 16], 6: [8, 16]}
     seed = 1
     for ct, ds in depths.items():
@@ -321,7 +322,7 @@ def main():
                    "resize_cases": [f"resize_pillow_{n}_{w}x{h}.rgba" for n, w, h in RESIZE_CASES]},
                   f, indent=1)
         f.write("\n")
-    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT))
+    total = sum(os.path.getsize(os.path.join(OUT, f)) for f in os.listdir(OUT) if f[0] != ".")
     print(f"wrote {len(manifest)} fixtures, {total} bytes, to {os.path.normpath(OUT)}")
 
 
