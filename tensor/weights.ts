@@ -2,7 +2,8 @@
 // relative to its module path, shapes are checked, every key used is recorded, and
 // `assertAllUsed()` reports leftovers. Tensors stream to the GPU in bounded chunks.
 
-import type { TensorReader } from "../io/tensor_reader.ts";
+import type { TensorChunk, TensorReader } from "../io/tensor_reader.ts";
+import type { TensorInfo } from "../io/safetensors_header.ts";
 import { decodeToF32 } from "../io/safetensors_dtype.ts";
 import type { Gpu } from "./device.ts";
 import { type DType, f32ToF16Bits } from "./dtype.ts";
@@ -64,7 +65,7 @@ export class Weights {
     return this.#info(key).shape;
   }
 
-  #info(key: string) {
+  #info(key: string): TensorInfo {
     const full = this.prefix + key;
     if (!this.reader.has(full)) {
       throw new Error(`Cannot load weight "${full}": it is not in "${this.reader.path}"`);
@@ -72,7 +73,7 @@ export class Weights {
     return this.reader.info(full);
   }
 
-  #check(key: string, shape?: readonly number[]) {
+  #check(key: string, shape?: readonly number[]): TensorInfo {
     const info = this.#info(key);
     if (
       shape && (shape.length !== info.shape.length || shape.some((d, i) => d !== info.shape[i]))
@@ -85,6 +86,17 @@ export class Weights {
     }
     this.#shared.used.add(this.prefix + key);
     return info;
+  }
+
+  /** Dtype, shape and byte span of `key`, checking the shape and marking it used. */
+  info(key: string, shape?: readonly number[]): TensorInfo {
+    return this.#check(key, shape);
+  }
+
+  /** The raw bytes of `key` in pieces of at most `maxChunkBytes` (marks it used). */
+  chunks(key: string, maxChunkBytes = this.#shared.chunkBytes): AsyncIterable<TensorChunk> {
+    this.#check(key);
+    return this.reader.readChunks(this.prefix + key, maxChunkBytes);
   }
 
   /** Reads `key` to the host as f32 (for small tables computed on the CPU). */
