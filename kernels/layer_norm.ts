@@ -3,7 +3,9 @@
 // (two passes: the mean of x - x[0], then the mean of squared deviations). CPU twin in
 // layer_norm_ref.ts.
 // - "row_per_invocation" (CPU adapters): one thread walks its row three times (L1-resident);
-//   lavapipe runs threads as SIMD lanes, so rows go across lanes and no barrier is needed.
+//   lavapipe runs threads as SIMD lanes, so rows go across lanes and no barrier is needed. When
+//   C % 4 == 0 the operands are read as rgba textures (~3x cheaper loads on lavapipe), else from
+//   storage buffers.
 // - "workgroup_per_row" (GPUs): 256 threads stride a row, reducing in workgroup memory.
 
 import { Tensor } from "../tensor/tensor.ts";
@@ -11,6 +13,7 @@ import { isFloat } from "../tensor/dtype.ts";
 import { formatShape } from "../tensor/shape.ts";
 import { grid1d, LINEAR_ID, MAIN_1D, withTypes } from "./_wgsl.ts";
 import { type KernelVariant, pickVariant } from "./_variant.ts";
+import { FLAT_LOAD, flatTexture } from "./_texture.ts";
 
 // Bindings shared by both variants. Absent operands are bound to `x` and never read: FLAGS bit 1
 // weight, 2 bias, 4 shift, 8 scale. Modulation row m = row / tokens (shift/scale [B,1,C]).
@@ -49,6 +52,43 @@ ${MAIN_1D} {
   let rstd = 1.0 / sqrt(q / n + p.eps);
   let m = (r / p.tokens) * p.cols;
   for (var c = 0u; c < p.cols; c++) { y[base + c] = finish((f32(x[base + c]) - mean) * rstd, c, m); }
+}`;
+
+// Row per invocation reading rgba textures (flat layout, C % 4 == 0): 4 columns per texel.
+const ROW_PER_INVOCATION_TEX = /* wgsl */ `
+struct Params { rows: u32, cols: u32, tokens: u32, eps: f32 }
+@group(0) @binding(0) var xt: texture_2d<f32>;
+@group(0) @binding(1) var wt: texture_2d<f32>;
+@group(0) @binding(2) var bt: texture_2d<f32>;
+@group(0) @binding(3) var shiftt: texture_2d<f32>;
+@group(0) @binding(4) var scalet: texture_2d<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<vec4<T>>;
+@group(0) @binding(6) var<uniform> p: Params;
+override FLAGS: u32 = 0;
+override WG: u32 = 64;
+${FLAT_LOAD}
+${MAIN_1D} {
+  let r = ${LINEAR_ID};
+  if (r >= p.rows) { return; }
+  let c4 = p.cols / 4u;
+  let base = r * c4;
+  let n = f32(p.cols);
+  let k = texel(xt, base).x; // shift by the first value: exact differences, no cancellation
+  var s = vec4<f32>(0.0);
+  for (var c = 0u; c < c4; c++) { s += texel(xt, base + c) - k; }
+  let mean = k + (s.x + s.y + s.z + s.w) / n;
+  var q = vec4<f32>(0.0);
+  for (var c = 0u; c < c4; c++) { let d = texel(xt, base + c) - mean; q += d * d; }
+  let rstd = 1.0 / sqrt((q.x + q.y + q.z + q.w) / n + p.eps);
+  let m = (r / p.tokens) * c4;
+  for (var c = 0u; c < c4; c++) {
+    var h = (texel(xt, base + c) - mean) * rstd;
+    if ((FLAGS & 1u) != 0u) { h *= texel(wt, c); }
+    if ((FLAGS & 2u) != 0u) { h += texel(bt, c); }
+    if ((FLAGS & 8u) != 0u) { h *= 1.0 + texel(scalet, m + c); }
+    if ((FLAGS & 4u) != 0u) { h += texel(shiftt, m + c); }
+    y[base + c] = vec4<T>(h);
+  }
 }`;
 
 const WORKGROUP_PER_ROW = /* wgsl */ `${HEAD}
@@ -175,16 +215,30 @@ export function layerNorm(x: Tensor, options: LayerNormOptions = {}): Tensor {
   const out = Tensor.empty(gpu, x.shape, x.dtype, op);
   if (rows === 0) return out;
   const flags = (weight ? 1 : 0) | (bias ? 2 : 0) | (shift ? 4 : 0) | (scale ? 8 : 0);
-  const wt = weight ?? bias ?? x, mt = shift ?? scale ?? x;
   const v = pickVariant(gpu, "layer_norm", LAYER_NORM_VARIANTS);
+  const params = new ArrayBuffer(16);
+  new Uint32Array(params, 0, 3).set([rows, cols, rows / modRows]);
+  new Float32Array(params, 12, 1)[0] = eps;
+  const operands = [x, weight, bias, shift, scale];
+  if (v.name === "row_per_invocation" && cols % 4 === 0) {
+    const views = operands.map((t, i) => (t ? flatTexture(t, i) : undefined));
+    if (views.every((view, i) => view !== null || !operands[i])) {
+      const program = {
+        name: "layer_norm",
+        wgsl: withTypes(gpu, ROW_PER_INVOCATION_TEX, { T: x.dtype }),
+        overrides: { WG: v.wg, FLAGS: flags },
+      };
+      const bound = views.map((view) => view ?? views[0]!);
+      gpu.dispatch(program, [...bound, out], grid1d(rows, v.wg), new Uint8Array(params));
+      return out;
+    }
+  }
+  const wt = weight ?? bias ?? x, mt = shift ?? scale ?? x;
   const program = {
     name: "layer_norm",
     wgsl: withTypes(gpu, v.wgsl, { T: x.dtype, W: wt.dtype, M: mt.dtype }),
     overrides: { WG: v.wg, FLAGS: flags },
   };
-  const params = new ArrayBuffer(16);
-  new Uint32Array(params, 0, 3).set([rows, cols, rows / modRows]);
-  new Float32Array(params, 12, 1)[0] = eps;
   const grid = v.name === "workgroup_per_row" ? grid1d(rows, 1) : grid1d(rows, v.wg);
   gpu.dispatch(
     program,

@@ -25,6 +25,11 @@ const CASES: Case[] = [
   { shape: [3, 4097], mod: null, affine: true, offset: 0, spread: 2 },
   { shape: [9, 33], mod: [33], affine: true, offset: 50, spread: 1 },
   { shape: [4, 3, 6], mod: [4, 3, 6], affine: true, offset: 0, spread: 1 },
+  // C % 4 == 0: the CPU variant reads textures
+  { shape: [1, 4], mod: null, affine: false, offset: 0, spread: 1 },
+  { shape: [9, 36], mod: [36], affine: true, offset: 50, spread: 1 },
+  { shape: [4, 3, 8], mod: [4, 3, 8], affine: true, offset: 0, spread: 1 },
+  { shape: [3, 5, 64], mod: [3, 1, 64], affine: false, offset: -2, spread: 3 },
 ];
 
 function numel(s: number[]): number {
