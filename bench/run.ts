@@ -8,6 +8,7 @@ import type { BenchRow } from "./_timing.ts";
 import { submitChain } from "./cases/submit_chain_bench.ts";
 import { layerNormBench } from "./cases/layer_norm_bench.ts";
 import { rmsNormBench } from "./cases/rms_norm_bench.ts";
+import { groupNormBench } from "./cases/group_norm_bench.ts";
 
 /** A bench case: one kernel (or model stage) and the rows it measures. */
 export interface BenchCase {
@@ -20,7 +21,7 @@ export interface BenchCase {
 }
 
 /** Every case, in run order. Kernel issues append theirs here. */
-export const CASES: BenchCase[] = [submitChain, layerNormBench, rmsNormBench];
+export const CASES: BenchCase[] = [submitChain, layerNormBench, rmsNormBench, groupNormBench];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
