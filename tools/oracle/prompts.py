@@ -226,4 +226,37 @@ TEST_PROMPTS = [
     ("word " * 150).strip(),
     "⁇ unk surface",
     "\u0000control\u0007chars\u001b",
+    # Two equal-score segmentations (f+ff vs ff+f) whose f32 path sums round apart: sentencepiece
+    # keeps the first unless the later one is larger after rounding to f32.
+    "\uac1f\uac17\uac08\uac08\tbackground\t\ufb01\ufb02\ufb00\ufb01\n\uac03\uac01\uac06\t\\VBr\non "
+    "\u3000 \u0364 \u3000 of background  \u4e1b\u4e2f  _8s\ncat",
+    "background\t\ufb04\ufb00\ufb01\t\ufe01\ufe04\ufe04\ufe0c \u3000 the \uac19\uac14\uac1c\uac05striped\t"
+    "\ufb01\ufb01\ufb01 \u3000 '&1 \u3000 the  \U0001d43b\U0001d403  ",
 ]
+
+# Random texts for a differential check: words mixed with characters from ranges nmt_nfkc
+# rewrites (controls, Latin-1, general punctuation, letterlike symbols, CJK and full-width forms,
+# emoji, combining marks, ligatures, Hangul, math alphanumerics, enclosed numbers, variation
+# selectors, Arabic) and assorted whitespace.
+RANDOM_RANGES = [(0x20, 0x7E)] * 6 + [
+    (0x00, 0x1F), (0xA0, 0x17F), (0x2000, 0x206F), (0x2100, 0x218F), (0x3000, 0x30FF),
+    (0xFF00, 0xFFEF), (0x1F300, 0x1F6FF), (0x300, 0x36F), (0xFB00, 0xFB06), (0x4E00, 0x4E50),
+    (0xAC00, 0xAC20), (0x1D400, 0x1D4FF), (0x2460, 0x24FF), (0xFE00, 0xFE0F), (0x600, 0x6FF),
+]
+
+
+def random_prompts(n, seed=7):
+    rng = random.Random(seed)
+    words = "a red star on the striped blue background cat dog photo of".split()
+    out = []
+    for _ in range(n):
+        parts = []
+        for _ in range(rng.randint(0, 12)):
+            if rng.random() < 0.4:
+                parts.append(rng.choice(words))
+            else:
+                lo, hi = rng.choice(RANDOM_RANGES)
+                parts.append("".join(chr(rng.randint(lo, hi)) for _ in range(rng.randint(1, 4))))
+            parts.append(rng.choice([" ", "", "  ", "\t", "\n", " \u3000 "]))
+        out.append("".join(c for c in "".join(parts) if not 0xD800 <= ord(c) <= 0xDFFF))
+    return out

@@ -10,7 +10,7 @@ import json
 
 import sentencepiece as spm
 
-from prompts import TEST_PROMPTS, TRAIN_PROMPTS
+from prompts import TEST_PROMPTS, TRAIN_PROMPTS, random_prompts
 
 VOCAB_SIZE = 400
 MAX_LENGTH = 120
@@ -65,11 +65,16 @@ def record_ids(spiece_path, t5_tokenizer):
     for text in TEST_PROMPTS:
         raw = sp.encode(text)
         pieces = sp.encode(text, out_type=str)
-        normalized = sp.normalize(text) if hasattr(sp, "normalize") else None
+        normalized = sp.normalize(text)
         ids, mask = pipeline_ids(raw, MAX_LENGTH)
         hf = t5_tokenizer(text, padding="max_length", max_length=MAX_LENGTH, truncation=True,
                           add_special_tokens=True)
         hf_raw = t5_tokenizer(text, add_special_tokens=False)["input_ids"]
+        # What diffusers' PixArt encode_prompt logs as removed when it truncates:
+        # batch_decode(untruncated_ids[:, max_length - 1 : -1]) (the ids include EOS).
+        removed = None
+        if len(hf_raw) + 1 > MAX_LENGTH:
+            removed = t5_tokenizer.batch_decode([hf_raw[MAX_LENGTH - 1:]])[0]
         cases.append({
             "text": text,
             "normalized": normalized,
@@ -81,6 +86,7 @@ def record_ids(spiece_path, t5_tokenizer):
             "t5tokenizer_mask": hf["attention_mask"],
             "t5tokenizer_raw_ids": hf_raw,
             "t5tokenizer_agrees": hf["input_ids"] == ids and hf["attention_mask"] == mask,
+            "diffusers_removed_text": removed,
         })
     short = []
     for max_length in (8, 16):
@@ -91,9 +97,15 @@ def record_ids(spiece_path, t5_tokenizer):
                       "pipeline_mask": mask, "t5tokenizer_ids": hf["input_ids"],
                       "t5tokenizer_mask": hf["attention_mask"]})
     pieces = [{"piece": sp.id_to_piece(i), "score": sp.get_score(i)} for i in range(sp.get_piece_size())]
+    rand = []
+    for text in random_prompts(400):
+        ids = sp.encode(text)
+        hf = t5_tokenizer(text, add_special_tokens=False)["input_ids"]
+        rand.append({"text": text, "normalized": sp.normalize(text), "sentencepiece_ids": ids,
+                     "t5tokenizer_agrees": hf == ids})
     return {"max_length": MAX_LENGTH, "vocab_size": sp.get_piece_size(),
             "t5tokenizer_len": len(t5_tokenizer), "cases": cases, "short_max_length": short,
-            "first_pieces": pieces[:12]}
+            "random_cases": rand, "first_pieces": pieces[:12]}
 
 
 def write_json(path, data):
