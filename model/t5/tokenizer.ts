@@ -1,6 +1,6 @@
 // T5 tokenizer over a sentencepiece Unigram `spiece.model` (SPEC §4): normalise
-// (tokenizer_normalizer.ts), segment with the Viterbi search of google/sentencepiece src/unigram_model.cc
-// (`Model::EncodeOptimized`, path scores in f32), merge runs of unknown pieces as
+// (tokenizer_normalizer.ts), segment with the Viterbi search of google/sentencepiece
+// src/unigram_model.cc (`Model::EncodeOptimized`, path scores in f32), merge runs of unknown pieces as
 // `PopulateSentencePieceText` does, then append EOS, truncate and pad as transformers'
 // `T5Tokenizer(text, padding="max_length", max_length=L, truncation=True)` does for PixArt.
 

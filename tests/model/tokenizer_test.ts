@@ -86,7 +86,7 @@ Deno.test("parseSpieceModel() reads T5's special ids and normaliser flags", () =
   assertEquals([tok.padId, tok.eosId, tok.unkId], [0, 1, 2]);
 });
 
-Deno.test("T5Tokenizer.normalize() matches sentencepiece's nmt_nfkc normaliser on every prompt", () => {
+Deno.test("T5Tokenizer.normalize() matches sentencepiece's nmt_nfkc on every prompt", () => {
   for (const c of fixture.cases) {
     assertEquals(tok.normalize(c.text), c.normalized, `normalize(${show(c.text)})`);
   }
@@ -112,7 +112,7 @@ Deno.test("T5Tokenizer matches sentencepiece on 400 random unicode texts", () =>
   assertEquals(agree, fixture.random_cases.length - 4);
 });
 
-Deno.test("T5Tokenizer.tokenize() gives the padded ids and mask of the pipeline tokenizer call", () => {
+Deno.test("T5Tokenizer.tokenize() gives the padded ids and mask of the pipeline's call", () => {
   for (const c of fixture.cases) {
     const r = tok.tokenize(c.text, quiet);
     assertEquals([...r.inputIds], c.pipeline_ids, `ids of ${show(c.text)}`);
@@ -275,7 +275,7 @@ Deno.test("parseSpieceModel() refuses corrupt bytes with the file name and the r
   }
 });
 
-Deno.test("T5Tokenizer segments a hand-built model: Viterbi scores, unknown runs, user symbols", () => {
+Deno.test("T5Tokenizer on a hand-built model: Viterbi scores, unknown runs, user symbols", () => {
   const tiny = T5Tokenizer.fromBytes(
     model([
       ...BASE,
@@ -302,7 +302,7 @@ Deno.test("T5Tokenizer segments a hand-built model: Viterbi scores, unknown runs
   ]);
 });
 
-Deno.test("ProtoReader decodes varints, negative int32, floats and refuses group wire types", () => {
+Deno.test("ProtoReader decodes varints, negative int32, floats; refuses group wire types", () => {
   const r = new ProtoReader(new Uint8Array([...int(1, 150), ...int(2, -1), ...f32(3, 0.5)]), "t");
   assertEquals(r.tag(), { field: 1, wireType: 0 });
   assertEquals(r.int32(), 150);

@@ -230,8 +230,8 @@ TEST_PROMPTS = [
     # keeps the first unless the later one is larger after rounding to f32.
     "\uac1f\uac17\uac08\uac08\tbackground\t\ufb01\ufb02\ufb00\ufb01\n\uac03\uac01\uac06\t\\VBr\non "
     "\u3000 \u0364 \u3000 of background  \u4e1b\u4e2f  _8s\ncat",
-    "background\t\ufb04\ufb00\ufb01\t\ufe01\ufe04\ufe04\ufe0c \u3000 the \uac19\uac14\uac1c\uac05striped\t"
-    "\ufb01\ufb01\ufb01 \u3000 '&1 \u3000 the  \U0001d43b\U0001d403  ",
+    "background\t\ufb04\ufb00\ufb01\t\ufe01\ufe04\ufe04\ufe0c \u3000 the "
+    "\uac19\uac14\uac1c\uac05striped\t\ufb01\ufb01\ufb01 \u3000 '&1 \u3000 the  \U0001d43b\U0001d403  ",
 ]
 
 # Random texts for a differential check: words mixed with characters from ranges nmt_nfkc

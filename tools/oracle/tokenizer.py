@@ -17,7 +17,8 @@ MAX_LENGTH = 120
 
 
 def train_spiece():
-    """Returns the bytes of a freshly trained spiece.model (deterministic: one thread, fixed corpus)."""
+    """Returns the bytes of a freshly trained spiece.model (deterministic: one thread, fixed
+    corpus)."""
     buf = io.BytesIO()
     spm.SentencePieceTrainer.train(
         sentence_iterator=iter(TRAIN_PROMPTS),
@@ -96,7 +97,8 @@ def record_ids(spiece_path, t5_tokenizer):
         short.append({"text": text, "max_length": max_length, "pipeline_ids": ids,
                       "pipeline_mask": mask, "t5tokenizer_ids": hf["input_ids"],
                       "t5tokenizer_mask": hf["attention_mask"]})
-    pieces = [{"piece": sp.id_to_piece(i), "score": sp.get_score(i)} for i in range(sp.get_piece_size())]
+    pieces = [{"piece": sp.id_to_piece(i), "score": sp.get_score(i)}
+              for i in range(sp.get_piece_size())]
     rand = []
     for text in random_prompts(400):
         ids = sp.encode(text)
