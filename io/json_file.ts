@@ -74,6 +74,38 @@ export function jsonErrorOffset(s: string): number {
   }
 }
 
+// Python's json module writes Infinity, -Infinity and NaN (diffusers' scheduler configs hold
+// `"lambda_min_clipped": -Infinity`); outside strings they are quoted with a marker and revived.
+const PY_CONSTANTS = new Map<string, number>([
+  ["\u0000-Infinity", -Infinity],
+  ["\u0000Infinity", Infinity],
+  ["\u0000NaN", NaN],
+]);
+
+function pythonConstantsQuoted(text: string): string {
+  if (!/Infinity|NaN/.test(text)) return text;
+  let out = "", i = 0;
+  while (i < text.length) {
+    const ch = text[i];
+    if (ch === '"') { // copy a whole string literal
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === "\\" ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const word = ["-Infinity", "Infinity", "NaN"].find((w) => text.startsWith(w, i));
+    if (word) {
+      out += JSON.stringify(`\u0000${word}`);
+      i += word.length;
+    } else {
+      out += ch;
+      i++;
+    }
+  }
+  return out;
+}
+
 /**
  * Parses JSON text, throwing SyntaxError that names the file, the line, column and offset.
  * @param text the JSON text
@@ -83,7 +115,10 @@ export function jsonErrorOffset(s: string): number {
  */
 export function parseJsonText(text: string, name: string): unknown {
   try {
-    return JSON.parse(text);
+    return JSON.parse(
+      pythonConstantsQuoted(text),
+      (_k, v) => (typeof v === "string" ? PY_CONSTANTS.get(v) ?? v : v),
+    );
   } catch (e) {
     const msg = (e as Error).message;
     let where = "";

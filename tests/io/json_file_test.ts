@@ -34,3 +34,17 @@ Deno.test("parseJsonText() names the file, line and column", () => {
   assertEquals(e3.message.match(/position/g)?.length, 1);
   assertEquals(parseJsonText('{"a": [1]}', "ok.json"), { a: [1] });
 });
+
+Deno.test("parseJsonText() reads Python's Infinity, -Infinity and NaN outside strings", () => {
+  const v = parseJsonText(
+    '{"a": -Infinity, "b": [Infinity, NaN], "c": "NaN -Infinity", "d": 1}',
+    "x.json",
+  ) as Record<
+    string,
+    unknown
+  >;
+  assertEquals(v.a, -Infinity);
+  assertEquals(v.b, [Infinity, NaN]);
+  assertEquals(v.c, "NaN -Infinity");
+  assertEquals(v.d, 1);
+});
