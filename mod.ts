@@ -45,3 +45,32 @@ export { permute } from "./kernels/permute.ts";
 export { type KernelVariant, pickVariant, withVariant } from "./kernels/_variant.ts";
 export type { RgbaImage } from "./image/rgba_image.ts";
 export { ImageDecodeError } from "./image/image_decode_error.ts";
+export { decodeImage, type DecodeImageOptions, DEFAULT_MAX_PIXELS } from "./image/decode_image.ts";
+export { encodePng } from "./image/encode_png.ts";
+export { decodeJpeg, type DecodeJpegOptions } from "./image/jpeg_decode.ts";
+export { encodeJpeg, type EncodeJpegOptions } from "./image/jpeg_encode.ts";
+export { type ResizeFilter, resizeImage, type ResizeOptions } from "./image/resize.ts";
+export {
+  openSafetensors,
+  readSafetensorsBytes,
+  SafetensorsBuffer,
+  SafetensorsFile,
+} from "./io/safetensors.ts";
+export { SafetensorsError, type TensorInfo } from "./io/safetensors_header.ts";
+export type { TensorChunk, TensorReader } from "./io/tensor_reader.ts";
+export {
+  serializeSafetensors,
+  type TensorToWrite,
+  writeSafetensors,
+} from "./io/safetensors_write.ts";
+export { openShardedSafetensors, ShardedSafetensors } from "./io/sharded.ts";
+export { ModelFolder, openModelFolder } from "./io/model_folder.ts";
+export { Weights, type WeightsOptions } from "./tensor/weights.ts";
+export {
+  DEFAULT_MAX_LENGTH,
+  loadT5Tokenizer,
+  T5Tokenizer,
+  type TokenizedText,
+  type TokenizeOptions,
+} from "./model/t5/tokenizer.ts";
+export { parseSpieceModel, type SpieceModel, SpieceModelError } from "./model/t5/spiece_model.ts";

@@ -94,7 +94,7 @@ export class Weights {
   }
 
   /** The raw bytes of `key` in pieces of at most `maxChunkBytes` (marks it used). */
-  chunks(key: string, maxChunkBytes = this.#shared.chunkBytes): AsyncIterable<TensorChunk> {
+  chunks(key: string, maxChunkBytes: number = this.#shared.chunkBytes): AsyncIterable<TensorChunk> {
     this.#check(key);
     return this.reader.readChunks(this.prefix + key, maxChunkBytes);
   }

@@ -1,0 +1,68 @@
+// The options and results of the editing API (DiT4Edit, SPEC §8–§10), shared by pipeline/edit.ts
+// and the CLI. Defaults and ranges are documented here and checked by `resolveEditOptions`.
+
+import type { RgbaImage } from "../image/rgba_image.ts";
+
+/** Progress of a long stage, reported through `onProgress`. */
+export interface ProgressEvent {
+  /** "load", "encode-prompt", "vae-encode", "invert", "edit", "vae-decode". */
+  stage: string;
+  /** Units done so far (steps, or bytes for "load"). */
+  done: number;
+  /** Units in the stage. */
+  total: number;
+  /** "steps" or "bytes". */
+  unit: "steps" | "bytes";
+}
+
+/** Options of `edit()`; only image, sourcePrompt and targetPrompt are required. */
+export interface EditOptions {
+  /** The input image (RGBA8, as `decodeImage` returns). */
+  image: RgbaImage;
+  /** What the image shows, e.g. "a cat sitting on a bench". */
+  sourcePrompt: string;
+  /** What it should show, e.g. "a dog sitting on a bench". */
+  targetPrompt: string;
+  /** Denoising steps for inversion and editing (default 30; SPEC §10). */
+  steps?: number;
+  /** Classifier-free guidance of the target branch (default 4.5). */
+  guidance?: number;
+  /** "dpm++" (default: DPM-Solver++(2M) inversion with backward-Euler correction) or "ddim". */
+  inversion?: "dpm++" | "ddim";
+  /** Steps during which the source queries replace the target's (default ⌈0.2·steps⌉). */
+  threshold?: number;
+  /** Inclusive block range with attention control (default the deeper half). */
+  blocks?: [number, number];
+  /** Prompt-to-Prompt cross-attention replacement for this fraction of steps (default 0.8). */
+  crossReplace?: number;
+  /** A target word whose attention mask limits the edit (local blend); off by default. */
+  localBlend?: string;
+  /** false turns all attention control off (the target branch is plain generation). */
+  control?: boolean;
+  /** Fraction of tokens merged before self-attention, 0..0.75 (default 0.5 at ≥ 1024 tokens, else 0). */
+  mergeRatio?: number;
+  /** Seed for anything random (merge destinations). */
+  seed?: number;
+  /** Processing size in pixels (default: the model's native area at the input's aspect ratio). */
+  size?: { width: number; height: number };
+  /** Also return cross-attention heat maps per target word. */
+  attentionMaps?: boolean;
+  /** Called as stages progress. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Called with warnings (e.g. a truncated prompt). Default: console.warn. */
+  onWarning?: (message: string) => void;
+}
+
+/** What `edit()` returns. */
+export interface EditResult {
+  /** The edited image, at the input's size. */
+  edited: RgbaImage;
+  /** The source branch's reconstruction, at the input's size. */
+  reconstruction: RgbaImage;
+  /** Target word → heat map (grey RGBA at the input's size), when asked for. */
+  attentionMaps?: Map<string, RgbaImage>;
+  /** Seconds per stage. */
+  timings: Record<string, number>;
+  /** The options actually used, defaults filled in. */
+  used: Record<string, unknown>;
+}
