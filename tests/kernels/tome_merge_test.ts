@@ -318,3 +318,84 @@ Deno.test({
     plan2.dispose();
   },
 });
+
+interface OracleCase {
+  name: string;
+  h: number;
+  w: number;
+  c: number;
+  batch: number;
+  ratio: number;
+  r: number;
+  dst_choice: number[] | null;
+  x: number[];
+  a_idx: number[];
+  b_idx: number[];
+  unm_idx: number[][];
+  src_idx: number[][];
+  dst_idx: number[][];
+  merged: number[];
+  unmerged: number[];
+}
+
+Deno.test({
+  name: "tomePlan/tomeMerge/tomeUnmerge match tomesd 0.1.3 (tools/tome_oracle.py fixture) by " +
+    "token position (atol 1e-5, rtol 1e-4)",
+  ...GPU_TEST,
+  async fn() {
+    const gpu = await testGpu();
+    const url = new URL("../fixtures/tome/tomesd_oracle.json", import.meta.url);
+    const fixture = JSON.parse(await Deno.readTextFile(url)) as { cases: OracleCase[] };
+    for (const k of fixture.cases) {
+      const n = k.h * k.w, label = `tomesd ${k.name}`;
+      // no_rand cases use the top-left cell; random ones replay torch's draws (the script's seed)
+      const options = k.dst_choice
+        ? { h: k.h, w: k.w, ratio: k.ratio, dstChoice: k.dst_choice }
+        : { h: k.h, w: k.w, ratio: k.ratio, fixedDst: true };
+      const x = Float32Array.from(k.x);
+      const t = Tensor.from(gpu, x, [k.batch, n, k.c]);
+      const plan = tomePlan(t, options);
+      assertEquals(plan.r, k.r, `${label}: r`);
+      const srcPos = await ints(plan.srcPos), dstPos = await ints(plan.dstPos);
+      // torch's argsort is not stable: same sets, our lists in raster order
+      assertEquals(srcPos, [...k.a_idx].sort((a, b) => a - b), `${label}: sources`);
+      assertEquals(dstPos, [...k.b_idx].sort((a, b) => a - b), `${label}: destinations`);
+      const merged = rows(await ints(plan.mergedSrc), k.batch);
+      const mergedDst = rows(await ints(plan.mergedDst), k.batch);
+      const unmerged = rows(await ints(plan.unmergedSrc), k.batch);
+      for (let b = 0; b < k.batch; b++) {
+        assertEquals(
+          merged[b].map((a) => srcPos[a]),
+          k.src_idx[b].map((a) => k.a_idx[a]),
+          `${label}: merged`,
+        );
+        assertEquals(
+          mergedDst[b].map((d) => dstPos[d]),
+          k.dst_idx[b].map((d) => k.b_idx[d]),
+          `${label}: targets`,
+        );
+        assertEquals(
+          unmerged[b].map((a) => srcPos[a]),
+          k.unm_idx[b].map((a) => k.a_idx[a]),
+          `${label}: unmerged`,
+        );
+      }
+      const m = tomeMerge(t, plan), u = tomeUnmerge(m, plan);
+      // tomesd's merged rows: unmerged sources (same order), then destinations in b_idx order
+      const keep = n - k.r, uCount = plan.numSrc - k.r, ours = await m.toArray();
+      const expected = new Float32Array(ours.length);
+      for (let b = 0; b < k.batch; b++) {
+        for (let i = 0; i < keep; i++) {
+          const row = i < uCount ? i : uCount + dstPos.indexOf(k.b_idx[i - uCount]);
+          for (let ch = 0; ch < k.c; ch++) {
+            expected[(b * keep + row) * k.c + ch] = k.merged[(b * keep + i) * k.c + ch];
+          }
+        }
+      }
+      assertClose(ours, expected, F32_TOL, `${label}: merge`);
+      assertClose(await u.toArray(), k.unmerged, F32_TOL, `${label}: unmerge`);
+      for (const z of [t, m, u]) z.dispose();
+      plan.dispose();
+    }
+  },
+});
