@@ -9,6 +9,7 @@ import { submitChain } from "./cases/submit_chain_bench.ts";
 import { layerNormBench } from "./cases/layer_norm_bench.ts";
 import { rmsNormBench } from "./cases/rms_norm_bench.ts";
 import { groupNormBench } from "./cases/group_norm_bench.ts";
+import { tomeMergeBench } from "./cases/tome_merge_bench.ts";
 
 /** A bench case: one kernel (or model stage) and the rows it measures. */
 export interface BenchCase {
@@ -21,7 +22,13 @@ export interface BenchCase {
 }
 
 /** Every case, in run order. Kernel issues append theirs here. */
-export const CASES: BenchCase[] = [submitChain, layerNormBench, rmsNormBench, groupNormBench];
+export const CASES: BenchCase[] = [
+  submitChain,
+  layerNormBench,
+  rmsNormBench,
+  groupNormBench,
+  tomeMergeBench,
+];
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
