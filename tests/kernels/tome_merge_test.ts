@@ -204,6 +204,32 @@ Deno.test({
   },
 });
 
+for (const variant of TOME_SCORES_VARIANTS) {
+  Deno.test({
+    name: `tomePlan tome_scores "${variant.name}" on 48x48 tokens (several destination chunks; ` +
+      `separated scores, then all-equal ties) equals the reference exactly`,
+    ...GPU_TEST,
+    async fn() {
+      const gpu = await testGpu();
+      await withVariant(gpu, "tome_scores", variant.name, async () => {
+        const o = { h: 48, w: 48, ratio: 0.6, seed: 4 }, c = 32;
+        const x = separated(48, 48, c, 8, o);
+        const t = Tensor.from(gpu, x, [1, 48 * 48, c]);
+        const plan = tomePlan(t, o), ref = tomePlanRef(x, 1, c, o);
+        await assertPlanExact(plan, ref, `48x48 ${variant.name}`);
+        // identical tokens: every score ties, so sources rank by index and all pick destination 0
+        const same = new Float32Array(48 * 48 * 4).map((_, i) => [0.5, -1, 2, 0.25][i % 4]);
+        const ts = Tensor.from(gpu, same, [1, 48 * 48, 4]);
+        const planSame = tomePlan(ts, o), refSame = tomePlanRef(same, 1, 4, o);
+        assertEquals(refSame.mergedDst[0].every((d) => d === 0), true);
+        await assertPlanExact(planSame, refSame, `48x48 ties ${variant.name}`);
+        await assertApply(gpu, x.slice(0, 48 * 48 * 4), 1, 4, planSame, refSame, "ties");
+        for (const z of [t, ts, plan, planSame]) z.dispose();
+      });
+    },
+  });
+}
+
 Deno.test({
   name: "tomePlan on random 64x64 tokens matches the reference up to near-ties (< 2e-5)",
   ...GPU_TEST,
