@@ -137,3 +137,12 @@ fn st4(base: u32, k: u32, v: vec4f) {
   for (var q = 0u; q < 4u; q++) { if (k * 4u + q < p.c) { out[base + k * 4u + q] = T(v[q]); } }
 }`;
 }
+
+/** Frees the ToMe kernels' cached textures on `gpu` (after the work that used them is submitted). */
+export function releaseTomeTextures(gpu: Gpu): void {
+  const map = cache.get(gpu);
+  if (!map) return;
+  gpu.flush();
+  for (const tex of map.values()) tex.destroy();
+  cache.delete(gpu);
+}

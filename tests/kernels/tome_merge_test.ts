@@ -12,7 +12,7 @@ import { roundToF16 } from "../../tensor/dtype.ts";
 import { withVariant } from "../../kernels/_variant.ts";
 import { type TomePlan, tomePlan } from "../../kernels/tome_plan.ts";
 import { TOME_SCORES_VARIANTS } from "../../kernels/tome_scores.ts";
-import { TOME_READ_VARIANTS } from "../../kernels/tome_rows.ts";
+import { releaseTomeTextures, TOME_READ_VARIANTS } from "../../kernels/tome_rows.ts";
 import { tomeMerge, tomeUnmerge } from "../../kernels/tome_merge.ts";
 import {
   tomeMergeRef,
@@ -423,5 +423,23 @@ Deno.test({
       for (const z of [t, m, u]) z.dispose();
       plan.dispose();
     }
+  },
+});
+
+Deno.test({
+  name: "releaseTomeTextures() frees the cached textures and later plans recreate them",
+  ...GPU_TEST,
+  async fn() {
+    const gpu = await testGpu();
+    const k = { h: 8, w: 8, c: 64, batch: 1, ratio: 0.5, seed: 2 };
+    const x = randomArray(64 * 64, 6);
+    const t = Tensor.from(gpu, x, [1, 64, 64]);
+    const first = tomePlan(t, k);
+    releaseTomeTextures(gpu); // after recording: the recorded work is submitted first
+    const again = tomePlan(t, k), ref = tomePlanRef(x, 1, 64, k);
+    await assertPlanExact(first, ref, "before release");
+    await assertPlanExact(again, ref, "after release");
+    await assertApply(gpu, x, 1, 64, again, ref, "after release");
+    for (const z of [t, first, again]) z.dispose();
   },
 });
