@@ -1,0 +1,21 @@
+// What `cli/edit.ts` edits when given no --image: the README's main command. The model is the tiny
+// random-weight fixture until the trained-model issue bundles a real one and switches these.
+
+import { fileURLToPath } from "node:url";
+
+/** The model folder used without --model (a diffusers pipeline folder). */
+export function defaultModelPath(): string {
+  return fileURLToPath(new URL("../tests/fixtures/models/tiny-pixart", import.meta.url));
+}
+
+/** The image edited without --image: 64x64, a red circle on a grey gradient. */
+export function defaultImagePath(): string {
+  return fileURLToPath(new URL("../tests/fixtures/cli/demo.png", import.meta.url));
+}
+
+/** The demo's prompts, describing the default image and its edit. */
+export const DEMO_SOURCE = "a red circle on a gray gradient background";
+export const DEMO_TARGET = "a red square on a gray gradient background";
+
+/** The demo's output, relative to the working folder. */
+export const DEMO_OUT = "out/demo.png";
