@@ -2,7 +2,6 @@
 // EditBackend seam. cli/edit.ts imports this module lazily, so help and usage errors never load
 // the pipeline (or the GPU).
 
-// @ts-ignore TODO(#6): pipeline/edit.ts is being written; drop this line once it lands.
 import { edit, loadPipeline } from "../pipeline/edit.ts";
 import { getGpu } from "../tensor/device.ts";
 import type { EditBackend } from "./_backend.ts";

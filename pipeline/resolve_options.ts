@@ -1,0 +1,93 @@
+// Defaults and range checks of the edit options (SPEC §10); errors name the option, its value and
+// its range.
+
+import type { EditOptions } from "./edit_options.ts";
+import type { PixArtPipeline } from "./pixart_pipeline.ts";
+
+/** Edit options with defaults filled in. */
+export interface ResolvedEditOptions {
+  steps: number;
+  guidance: number;
+  inversion: "dpm++" | "ddim";
+  threshold: number;
+  blocks: [number, number];
+  crossReplace: number;
+  control: boolean;
+  mergeRatio: number;
+  seed: number;
+  /** The same values as a plain record, for reports. */
+  used: Record<string, unknown>;
+}
+
+function check(ok: boolean, name: string, value: unknown, range: string): void {
+  if (!ok) {
+    throw new RangeError(
+      `Cannot edit: ${name} ${JSON.stringify(value)} is out of range (${range})`,
+    );
+  }
+}
+
+/** Fills in defaults and validates; throws RangeError/TypeError naming the option. */
+export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): ResolvedEditOptions {
+  for (
+    const [name, text] of [["sourcePrompt", o.sourcePrompt], [
+      "targetPrompt",
+      o.targetPrompt,
+    ]] as const
+  ) {
+    if (typeof text !== "string" || text.trim() === "") {
+      throw new TypeError(`Cannot edit: ${name} is empty`);
+    }
+  }
+  const n = pipe.transformer.config.numLayers;
+  const steps = o.steps ?? 30;
+  check(
+    Number.isInteger(steps) && steps >= 1 && steps <= 1000,
+    "steps",
+    steps,
+    "an integer in [1, 1000]",
+  );
+  const guidance = o.guidance ?? 4.5;
+  check(Number.isFinite(guidance) && guidance >= 0, "guidance", guidance, ">= 0");
+  const inversion = o.inversion ?? "dpm++";
+  check(inversion === "dpm++" || inversion === "ddim", "inversion", inversion, '"dpm++" or "ddim"');
+  const threshold = o.threshold ?? Math.ceil(0.2 * steps);
+  check(
+    Number.isInteger(threshold) && threshold >= 0 && threshold <= steps,
+    "threshold",
+    threshold,
+    `an integer in [0, ${steps}]`,
+  );
+  const blocks = o.blocks ?? [Math.floor(n / 2), n - 1];
+  check(
+    Array.isArray(blocks) && blocks.length === 2 && blocks.every(Number.isInteger) &&
+      blocks[0] >= 0 &&
+      blocks[0] <= blocks[1] && blocks[1] <= n - 1,
+    "blocks",
+    blocks,
+    `first..last inside 0..${n - 1}`,
+  );
+  const crossReplace = o.crossReplace ?? 0.8;
+  check(crossReplace >= 0 && crossReplace <= 1, "crossReplace", crossReplace, "[0, 1]");
+  const tokens = (pipe.nativeSide / pipe.sizeMultiple) ** 2;
+  const mergeRatio = o.mergeRatio ?? (tokens >= 1024 ? 0.5 : 0);
+  check(mergeRatio >= 0 && mergeRatio <= 0.75, "mergeRatio", mergeRatio, "[0, 0.75]");
+  const seed = o.seed ?? 0;
+  check(Number.isInteger(seed) && seed >= 0, "seed", seed, "an integer >= 0");
+  if (o.localBlend !== undefined) {
+    throw new RangeError(`Cannot edit: localBlend "${o.localBlend}" is not implemented yet`);
+  }
+  const control = o.control ?? true;
+  const used = {
+    steps,
+    guidance,
+    inversion,
+    threshold,
+    blocks,
+    crossReplace,
+    control,
+    mergeRatio,
+    seed,
+  };
+  return { ...used, blocks: blocks as [number, number], used };
+}

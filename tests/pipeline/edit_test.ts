@@ -1,0 +1,105 @@
+// The edit pipeline on the tiny fixture folder: attention control off equals plain generation from
+// the inverted noise; the source branch does not depend on the target prompt; options are checked.
+
+import { assertEquals, assertRejects } from "@std/assert";
+import { loadPipeline, type PixArtPipeline } from "../../pipeline/pixart_pipeline.ts";
+import { decodeLatents, edit, encodeImage, generateLatents, invert } from "../../pipeline/edit.ts";
+import type { RgbaImage } from "../../image/rgba_image.ts";
+import { GPU_TEST, rng, testGpu } from "../_harness.ts";
+import { FIXTURES } from "../model/_fixtures.ts";
+
+function testImage(w: number, h: number): RgbaImage {
+  const r = rng(3), data = new Uint8Array(w * h * 4);
+  for (let i = 0; i < w * h; i++) {
+    const x = i % w, y = Math.floor(i / w);
+    data.set([x * 8, y * 8, Math.round(r() * 255), 255], 4 * i);
+  }
+  return { width: w, height: h, data };
+}
+
+function maxDiff(a: RgbaImage, b: RgbaImage): number {
+  let m = 0;
+  for (let i = 0; i < a.data.length; i++) m = Math.max(m, Math.abs(a.data[i] - b.data[i]));
+  return m;
+}
+
+let shared: PixArtPipeline | undefined;
+async function pipeline() {
+  shared ??= await loadPipeline(`${FIXTURES}tiny-pixart`, { gpu: await testGpu(), dtype: "f32" });
+  return shared;
+}
+
+const BASE = {
+  image: testImage(32, 32),
+  sourcePrompt: "a red star",
+  steps: 4,
+  onWarning: () => {},
+};
+
+Deno.test({
+  name: "edit() with control off equals generation from the inverted noise",
+  ...GPU_TEST,
+  async fn() {
+    const pipe = await pipeline();
+    const { edited } = await edit(pipe, {
+      ...BASE,
+      targetPrompt: "a blue circle",
+      control: false,
+      inversion: "ddim",
+    });
+    const src = await pipe.encodePrompt("a red star"),
+      tgt = await pipe.encodePrompt("a blue circle");
+    const nul = await pipe.encodePrompt("");
+    const z0 = encodeImage(pipe, BASE.image);
+    const latents = await invert(pipe, z0, src, { steps: 4, inversion: "ddim" });
+    const z = await generateLatents(pipe, tgt, nul, latents[0], { steps: 4, guidance: 4.5 });
+    const plain = await decodeLatents(pipe, z);
+    assertEquals(
+      maxDiff(edited, plain) <= 1,
+      true,
+      `max difference ${maxDiff(edited, plain)} levels`,
+    );
+    for (const t of [...latents, z]) t.dispose();
+  },
+});
+
+Deno.test({
+  name: "edit(): the source branch reconstructs the same image whatever the target",
+  ...GPU_TEST,
+  async fn() {
+    const pipe = await pipeline();
+    const a = await edit(pipe, { ...BASE, targetPrompt: "a blue star" });
+    const b = await edit(pipe, { ...BASE, targetPrompt: "a green heart on a red background" });
+    assertEquals(maxDiff(a.reconstruction, b.reconstruction), 0);
+    assertEquals(a.edited.width, 32);
+    assertEquals(a.used.threshold, 1);
+    assertEquals(a.used.blocks, [1, 1]);
+  },
+});
+
+Deno.test({
+  name: "edit() names the option, its value and its range for bad options",
+  ...GPU_TEST,
+  async fn() {
+    const pipe = await pipeline();
+    const bad: [Record<string, unknown>, string][] = [
+      [{ steps: 0 }, "steps 0"],
+      [{ threshold: 9 }, "threshold 9"],
+      [{ blocks: [0, 5] }, "blocks [0,5]"],
+      [{ mergeRatio: 0.8 }, "mergeRatio 0.8"],
+      [{ crossReplace: -1 }, "crossReplace -1"],
+    ];
+    for (const [opts, msg] of bad) {
+      await assertRejects(
+        () => edit(pipe, { ...BASE, targetPrompt: "a blue star", ...opts }),
+        RangeError,
+        msg,
+      );
+    }
+    await assertRejects(
+      () => edit(pipe, { ...BASE, targetPrompt: " " }),
+      TypeError,
+      "targetPrompt is empty",
+    );
+  },
+});
