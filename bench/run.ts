@@ -10,6 +10,7 @@ import { layerNormBench } from "./cases/layer_norm_bench.ts";
 import { rmsNormBench } from "./cases/rms_norm_bench.ts";
 import { groupNormBench } from "./cases/group_norm_bench.ts";
 import { tomeMergeBench } from "./cases/tome_merge_bench.ts";
+import { pixartModelBench, tinyPixartBench } from "./cases/pixart_model_bench.ts";
 
 /** A bench case: one kernel (or model stage) and the rows it measures. */
 export interface BenchCase {
@@ -28,6 +29,8 @@ export const CASES: BenchCase[] = [
   rmsNormBench,
   groupNormBench,
   tomeMergeBench,
+  tinyPixartBench,
+  pixartModelBench,
 ];
 
 async function main(): Promise<void> {

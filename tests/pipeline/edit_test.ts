@@ -103,3 +103,42 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: "one edit denoising step (all blocks, all rows, merging on) is at most two submits",
+  ...GPU_TEST,
+  async fn() {
+    const { controlAt } = await import("../../pipeline/attention_control.ts");
+    const { transformerBatch, epsRow } = await import("../../pipeline/guidance.ts");
+    const { DPMSolverMultistepScheduler } = await import("../../pipeline/dpm_solver.ts");
+    const { Tensor } = await import("../../tensor/tensor.ts");
+    const pipe = await pipeline();
+    const p = await pipe.encodePrompt("a red star");
+    const x = Tensor.from(pipe.gpu, new Float32Array(4 * 8 * 8).fill(0.5), [1, 4, 8, 8]);
+    const sched = DPMSolverMultistepScheduler.fromConfig(pipe.schedulerConfig, 4);
+    const state = sched.createState();
+    const settings = {
+      enabled: true,
+      steps: 4,
+      threshold: 1,
+      blocks: [0, 1] as [number, number],
+      crossReplace: 0,
+      merge: { h: 4, w: 4, ratio: 0.5, seed: 0 },
+    };
+    await pipe.gpu.sync();
+    const before = pipe.gpu.recorder.stats.submits;
+    const out = transformerBatch(
+      pipe,
+      [x, x, x],
+      [p, p, p],
+      sched.timesteps[0],
+      controlAt(settings, 0, undefined),
+    );
+    const next = sched.step(state, epsRow(out, 0), x);
+    await next.toArray();
+    const submits = pipe.gpu.recorder.stats.submits - before;
+    assertEquals(submits <= 2, true, `${submits} submits`);
+    for (const t of [x, out, next, p.embeds, p.mask]) t.dispose();
+    state.dispose();
+  },
+});
