@@ -11,6 +11,7 @@ import { rmsNormBench } from "./cases/rms_norm_bench.ts";
 import { groupNormBench } from "./cases/group_norm_bench.ts";
 import { tomeMergeBench } from "./cases/tome_merge_bench.ts";
 import { pixartModelBench, tinyPixartBench } from "./cases/pixart_model_bench.ts";
+import { flashAttentionBench } from "./cases/flash_attention_bench.ts";
 
 /** A bench case: one kernel (or model stage) and the rows it measures. */
 export interface BenchCase {
@@ -29,6 +30,7 @@ export const CASES: BenchCase[] = [
   rmsNormBench,
   groupNormBench,
   tomeMergeBench,
+  flashAttentionBench,
   tinyPixartBench,
   pixartModelBench,
 ];

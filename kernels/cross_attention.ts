@@ -1,0 +1,403 @@
+// Attention with materialised probabilities, for short key sequences (PixArt's 120 caption keys)
+// where Prompt-to-Prompt edits the maps between the two halves (SPEC §8.4), and for the VAE's
+// single 512-channel head. CPU twin in cross_attention_ref.ts.
+// - "attention_probs": each invocation scores 4 query rows against 4 keys per step (Q and K read
+//   as texels), keeps a running max and sum, then writes exp(s - max) / sum in a second pass.
+// - "attend_probs": each invocation accumulates 4 rows × 16 output dims over all keys.
+
+import { Tensor } from "../tensor/tensor.ts";
+import type { DType } from "../tensor/dtype.ts";
+import { formatShape } from "../tensor/shape.ts";
+import { withTypes } from "./_wgsl.ts";
+import {
+  type AttnOperand,
+  checkBias,
+  checkKeyMask,
+  checkKeyValue,
+  kvBatchMap,
+  operand,
+  outputLike,
+  placeholder,
+  stageOperand,
+} from "./_attention.ts";
+
+/** Options of `attentionProbs`. */
+export interface AttentionProbsOptions {
+  /** Multiplies Q·Kᵀ before the softmax; default 1/√D. */
+  scale?: number;
+  /** `[Bk, Sk]` (or `[1, Sk]`), any dtype: keys whose value is 0 get probability exactly 0. */
+  keyMask?: Tensor;
+  /** Additive bias `[H, Sq, Sk]` or `[1|B, H, Sq, Sk]`, f32 or f16. */
+  bias?: Tensor;
+  /** For each query batch entry, the K batch entry it attends to (default: the same). */
+  kvBatch?: readonly number[];
+  /** Heads, required when q/k are token-major `[B, S, H·D]`. */
+  heads?: number;
+}
+
+/** Options of `attendProbs`. */
+export interface AttendProbsOptions {
+  /** For each probs batch entry, the V batch entry it reads (default: the same). */
+  kvBatch?: readonly number[];
+  /** Heads, required when v is token-major `[Bk, Sk, H·D]`. */
+  heads?: number;
+}
+
+const PROBS_WGSL = /* wgsl */ `
+struct Params {
+  sq: u32, sk: u32, d4: u32, wsh: u32,
+  qb: u32, qh: u32, qs: u32, scale: f32,
+  kb: u32, kh: u32, ks: u32, row0: u32,
+  rows: u32, bb: u32, bh: u32, bi: u32,
+  mb: u32, b0: u32, heads: u32, p0: u32,
+  kvmap: array<vec4u, 16>,
+}
+@group(0) @binding(0) var qt: texture_storage_2d<Q_FORMAT, read>;
+@group(0) @binding(1) var kt: texture_storage_2d<K_FORMAT, read>;
+@group(0) @binding(2) var<storage, read_write> probs: array<T>;
+@group(0) @binding(3) var<storage, read> bias: array<BT>;
+@group(0) @binding(4) var<storage, read> mask: array<M>;
+@group(0) @binding(5) var<uniform> p: Params;
+override WG: u32 = 16;
+override HAS_BIAS: bool = false;
+override HAS_MASK: bool = false;
+override RECOMPUTE: bool = false; // f16 probs cannot hold raw scores: compute them twice
+const LOG2E = 1.4426950408889634;
+fn qtexel(i: u32) -> vec4f {
+  return textureLoad(qt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+}
+fn ktexel(i: u32) -> vec4f {
+  return textureLoad(kt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+}
+fn keep(kvb: u32, key: u32) -> vec4<bool> {
+  var ok = vec4u(key) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.sk);
+  if (HAS_MASK) {
+    for (var c = 0u; c < 4u; c++) {
+      ok[c] = ok[c] && mask[kvb * p.mb + min(key + c, p.sk - 1u)] != M(0);
+    }
+  }
+  return ok;
+}
+// Scores (log2 units) of rows i0..i0+3 against keys j..j+3; row r in component [r].
+fn scores(b: u32, h: u32, kvb: u32, i0: u32, j: u32) -> mat4x4f {
+  let last = p.rows - 1u;
+  let qa = vec4u(b * p.qb + h * p.qh) + (p.row0 + min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u),
+      vec4u(last))) * p.qs;
+  let ka = vec4u(kvb * p.kb + h * p.kh) + min(vec4u(j) + vec4u(0u, 1u, 2u, 3u),
+      vec4u(p.sk - 1u)) * p.ks;
+  var s = mat4x4f();
+  for (var d = 0u; d < p.d4; d++) {
+    let k = mat4x4f(ktexel(ka.x + d), ktexel(ka.y + d), ktexel(ka.z + d), ktexel(ka.w + d));
+    s[0] += qtexel(qa.x + d) * k;
+    s[1] += qtexel(qa.y + d) * k;
+    s[2] += qtexel(qa.z + d) * k;
+    s[3] += qtexel(qa.w + d) * k;
+  }
+  for (var r = 0u; r < 4u; r++) {
+    s[r] *= p.scale;
+    if (HAS_BIAS) {
+      let row = p.row0 + min(i0 + r, last);
+      for (var c = 0u; c < 4u; c++) {
+        s[r][c] += LOG2E * f32(bias[b * p.bb + h * p.bh + row * p.bi + min(j + c, p.sk - 1u)]);
+      }
+    }
+  }
+  return s;
+}
+@compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32) {
+  let i0 = (wid.x * WG + li) * 4u;
+  if (i0 >= p.rows) { return; }
+  let zb = wid.z / p.heads;
+  let h = wid.z % p.heads;
+  let b = p.b0 + zb;
+  let kvb = p.kvmap[zb / 4u][zb % 4u];
+  let pa = ((b * p.heads + h) * p.rows + i0) * p.sk; // probs row i0 of this chunk
+  var m = vec4f(-1e30);
+  var l = vec4f(0.0);
+  for (var j = 0u; j < p.sk; j += 4u) {
+    let s = scores(b, h, kvb, i0, j);
+    let ok = keep(kvb, j);
+    for (var r = 0u; r < 4u; r++) {
+      let sr = select(vec4f(-1e30), s[r], ok);
+      let mn = max(m[r], max(max(sr.x, sr.y), max(sr.z, sr.w)));
+      let e = select(vec4f(0.0), exp2(sr - mn), ok);
+      l[r] = l[r] * exp2(m[r] - mn) + e.x + e.y + e.z + e.w;
+      m[r] = mn;
+      if (!RECOMPUTE && i0 + r < p.rows) {
+        for (var c = 0u; c < 4u; c++) {
+          if (j + c < p.sk) { probs[pa + r * p.sk + j + c] = T(s[r][c]); }
+        }
+      }
+    }
+  }
+  let il = select(vec4f(0.0), 1.0 / l, l > vec4f(0.0));
+  for (var j = 0u; j < p.sk; j += 4u) {
+    var s = mat4x4f();
+    if (RECOMPUTE) { s = scores(b, h, kvb, i0, j); }
+    let ok = keep(kvb, j);
+    for (var r = 0u; r < 4u; r++) {
+      if (i0 + r >= p.rows) { break; }
+      for (var c = 0u; c < 4u; c++) {
+        let at = pa + r * p.sk + j + c;
+        if (j + c < p.sk) {
+          var x = s[r][c];
+          if (!RECOMPUTE) { x = f32(probs[at]); }
+          probs[at] = T(select(0.0, exp2(x - m[r]) * il[r], ok[c]));
+        }
+      }
+    }
+  }
+}`;
+
+const ATTEND_WGSL = /* wgsl */ `
+struct Params {
+  sq: u32, sk: u32, d: u32, wsh: u32,
+  vb: u32, vh: u32, vs: u32, d4: u32,
+  ob: u32, oh: u32, os: u32, row0: u32,
+  rows: u32, b0: u32, heads: u32, p0: u32,
+  kvmap: array<vec4u, 16>,
+}
+@group(0) @binding(0) var<storage, read> probs: array<T>;
+@group(0) @binding(1) var vt: texture_storage_2d<V_FORMAT, read>;
+@group(0) @binding(2) var<storage, read_write> out: array<T>;
+@group(0) @binding(3) var<uniform> p: Params;
+override WG: u32 = 16;
+fn vtexel(i: u32) -> vec4f {
+  return textureLoad(vt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+}
+// Each invocation: rows i0..i0+3 of one (batch, head) × output texels t0..t0+3 (16 dims).
+@compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32) {
+  let i0 = (wid.x * WG + li) * 4u;
+  if (i0 >= p.rows) { return; }
+  let t0 = wid.y * 4u;
+  let zb = wid.z / p.heads;
+  let h = wid.z % p.heads;
+  let b = p.b0 + zb;
+  let kvb = p.kvmap[zb / 4u][zb % 4u];
+  let last = p.rows - 1u;
+  let pa = (vec4u((b * p.heads + h) * p.rows) + min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u),
+      vec4u(last))) * p.sk;
+  let tl = p.d4 - 1u;
+  let va = vec4u(kvb * p.vb + h * p.vh) + min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(tl));
+  var acc = array<mat4x4f, 4>(); // [texel][row]
+  for (var j = 0u; j < p.sk; j++) {
+    let w = vec4f(f32(probs[pa.x + j]), f32(probs[pa.y + j]), f32(probs[pa.z + j]),
+        f32(probs[pa.w + j]));
+    let vj = va + vec4u(j * p.vs);
+    let v = mat4x4f(vtexel(vj.x), vtexel(vj.y), vtexel(vj.z), vtexel(vj.w));
+    acc[0] += mat4x4f(w.x * v[0], w.y * v[0], w.z * v[0], w.w * v[0]);
+    acc[1] += mat4x4f(w.x * v[1], w.y * v[1], w.z * v[1], w.w * v[1]);
+    acc[2] += mat4x4f(w.x * v[2], w.y * v[2], w.z * v[2], w.w * v[2]);
+    acc[3] += mat4x4f(w.x * v[3], w.y * v[3], w.z * v[3], w.w * v[3]);
+  }
+  for (var r = 0u; r < 4u; r++) {
+    if (i0 + r >= p.rows) { break; }
+    let oa = b * p.ob + h * p.oh + (p.row0 + i0 + r) * p.os;
+    for (var t = 0u; t < 4u; t++) {
+      for (var c = 0u; c < 4u; c++) {
+        let d = (t0 + t) * 4u + c;
+        if (d < p.d) { out[oa + d] = T(acc[t][r][c]); }
+      }
+    }
+  }
+}`;
+
+const MAX_BATCH_PER_LAUNCH = 64; // entries of Params.kvmap
+const PROBS_WG = 16;
+
+interface ProbsJob {
+  op: string;
+  q: AttnOperand;
+  k: AttnOperand;
+  scale: number;
+  kvmap: number[];
+  bias?: Tensor;
+  keyMask?: Tensor;
+}
+
+/** Records the probs kernel for query rows [row0, row0 + rows) into `probs` [B, H, rows, Sk]. */
+function recordProbs(job: ProbsJob, probs: Tensor, row0: number, rows: number): void {
+  const { op, q, k } = job, gpu = probs.gpu;
+  const qs = stageOperand("q", q, op), ks = stageOperand("k", k, op);
+  if (qs.wsh !== ks.wsh) throw new RangeError(`Cannot run ${op}: q and k textures differ in width`);
+  const types: Record<string, DType> = {
+    T: probs.dtype,
+    BT: job.bias?.dtype ?? "f32",
+    M: job.keyMask?.dtype ?? "f32",
+  };
+  const program = {
+    name: "attention_probs",
+    wgsl: withTypes(
+      gpu,
+      PROBS_WGSL.replace("Q_FORMAT", qs.format).replace("K_FORMAT", ks.format),
+      types,
+    ),
+    overrides: {
+      WG: PROBS_WG,
+      HAS_BIAS: job.bias ? 1 : 0,
+      HAS_MASK: job.keyMask ? 1 : 0,
+      RECOMPUTE: probs.elementBytes === 2 ? 1 : 0,
+    },
+  };
+  const biasStrides = job.bias
+    ? checkBias(op, job.bias, q.batch, q.heads, q.seq, k.seq)
+    : [0, 0, 0];
+  const maskStride = job.keyMask ? checkKeyMask(op, job.keyMask, k.batch, k.seq) : 0;
+  const bindings = [
+    qs.view,
+    ks.view,
+    probs,
+    job.bias ?? placeholder(gpu),
+    job.keyMask ?? placeholder(gpu),
+  ];
+  const groups = Math.ceil(rows / (4 * PROBS_WG));
+  for (let b0 = 0; b0 < q.batch; b0 += MAX_BATCH_PER_LAUNCH) {
+    const nb = Math.min(MAX_BATCH_PER_LAUNCH, q.batch - b0);
+    const u = new Uint32Array(20 + 64);
+    u.set([q.seq, k.seq, Math.ceil(q.dim / 4), qs.wsh, qs.tb, qs.th, qs.ts, 0]);
+    new Float32Array(u.buffer)[7] = job.scale * Math.LOG2E;
+    u.set([ks.tb, ks.th, ks.ts, row0, rows, ...biasStrides, maskStride, b0, q.heads, 0], 8);
+    u.set(job.kvmap.slice(b0, b0 + nb), 20);
+    gpu.dispatch(program, bindings, [groups, 1, nb * q.heads], u);
+  }
+}
+
+/** Records out rows [row0, row0 + rows) = probs [B, H, rows, Sk] · V. */
+function recordAttend(
+  op: string,
+  probs: Tensor,
+  v: AttnOperand,
+  out: AttnOperand,
+  kvmap: number[],
+  row0: number,
+  rows: number,
+): void {
+  const gpu = probs.gpu;
+  const vs = stageOperand("v", v, op);
+  const d4 = Math.ceil(v.dim / 4);
+  const program = {
+    name: "attend_probs",
+    wgsl: withTypes(gpu, ATTEND_WGSL.replace("V_FORMAT", vs.format), { T: probs.dtype }),
+    overrides: { WG: PROBS_WG },
+  };
+  const groups = Math.ceil(rows / (4 * PROBS_WG));
+  for (let b0 = 0; b0 < out.batch; b0 += MAX_BATCH_PER_LAUNCH) {
+    const nb = Math.min(MAX_BATCH_PER_LAUNCH, out.batch - b0);
+    const u = new Uint32Array(16 + 64);
+    u.set([out.seq, v.seq, v.dim, vs.wsh, vs.tb, vs.th, vs.ts, d4, out.sb, out.sh, out.ss, row0]);
+    u.set([rows, b0, v.heads, 0], 12);
+    u.set(kvmap.slice(b0, b0 + nb), 16);
+    gpu.dispatch(
+      program,
+      [probs, vs.view, out.tensor],
+      [groups, Math.ceil(d4 / 4), nb * v.heads],
+      u,
+    );
+  }
+}
+
+function probsOperands(op: string, q: Tensor, k: Tensor, options: AttentionProbsOptions) {
+  const qo = operand(op, "q", q, options.heads);
+  const ko = operand(op, "k", k, options.heads ?? qo.heads);
+  checkKeyValue(op, qo, ko);
+  const scale = options.scale ?? 1 / Math.sqrt(qo.dim);
+  if (!Number.isFinite(scale)) {
+    throw new RangeError(`Cannot run ${op}: scale ${scale} is not finite`);
+  }
+  if (ko.seq === 0 && qo.seq > 0) throw new RangeError(`Cannot run ${op}: k has no keys (${k})`);
+  const kvmap = kvBatchMap(op, qo.batch, ko.batch, options.kvBatch);
+  if (options.bias) checkBias(op, options.bias, qo.batch, qo.heads, qo.seq, ko.seq);
+  if (options.keyMask) checkKeyMask(op, options.keyMask, ko.batch, ko.seq);
+  return { op, q: qo, k: ko, scale, kvmap, bias: options.bias, keyMask: options.keyMask };
+}
+
+/**
+ * Attention probabilities `softmax(Q Kᵀ · scale + bias)` per head, materialised for short key
+ * sequences (cross-attention over 120 caption tokens). Masked keys get exactly 0; a row whose
+ * keys are all masked is all zeros (not NaN, not uniform). Computed in f32, stored in q's dtype.
+ *
+ * @param q queries `[B, H, Sq, D]` or token-major `[B, Sq, H·D]` (pass `options.heads`)
+ * @param k keys `[Bk, H, Sk, D]` or `[Bk, Sk, H·D]`, q's dtype
+ * @param options scale, keyMask `[Bk, Sk]`, bias, kvBatch, heads
+ * @returns probabilities `[B, H, Sq, Sk]`
+ * @example
+ * ```ts ignore
+ * const p = attentionProbs(q, captionK, { heads: 16, keyMask: captionMask }); // [B, 16, N, 120]
+ * const out = attendProbs(editedP, captionV, { heads: 16 }); // [B, N, 1152]
+ * ```
+ */
+export function attentionProbs(q: Tensor, k: Tensor, options: AttentionProbsOptions = {}): Tensor {
+  const job = probsOperands("attentionProbs", q, k, options);
+  const probs = Tensor.empty(
+    q.gpu,
+    [job.q.batch, job.q.heads, job.q.seq, job.k.seq],
+    q.dtype,
+    "attention_probs",
+  );
+  if (probs.size > 0) recordProbs(job, probs, 0, job.q.seq);
+  return probs;
+}
+
+/**
+ * The second half of materialised attention: `probs · V` per head.
+ *
+ * @param probs `[B, H, Sq, Sk]` (from `attentionProbs`, possibly edited), f32 or f16
+ * @param v values `[Bk, H, Sk, D]` or token-major `[Bk, Sk, H·D]` (pass `options.heads`)
+ * @param options kvBatch, heads
+ * @returns `[B, H, Sq, D]`, or `[B, Sq, H·D]` when v is token-major; in probs' dtype
+ */
+export function attendProbs(probs: Tensor, v: Tensor, options: AttendProbsOptions = {}): Tensor {
+  const op = "attendProbs";
+  const vo = operand(op, "v", v, options.heads);
+  const s = probs.shape;
+  if (s.length !== 4 || s[1] !== vo.heads || s[3] !== vo.seq || probs.dtype !== v.dtype) {
+    throw new TypeError(
+      `Cannot run ${op}: probs ${probs} must be [B, ${vo.heads}, Sq, ${vo.seq}] ${v.dtype} for ` +
+        `v ${formatShape(v.shape)} ${v.dtype}`,
+    );
+  }
+  const kvmap = kvBatchMap(op, s[0], vo.batch, options.kvBatch);
+  const out = outputLike({ ...vo, batch: s[0] }, s[2], vo.dim, "attend_probs");
+  if (out.tensor.size > 0) recordAttend(op, probs, vo, out, kvmap, 0, s[2]);
+  return out.tensor;
+}
+
+/** Bytes of probabilities one chunk of `attentionByProbs` may hold. */
+const CHUNK_BYTES = 64 << 20;
+
+/**
+ * Attention through materialised probabilities in chunks of query rows, for heads wider than the
+ * flash kernels take (the VAE's single 512-channel head). Used by `flashAttention`.
+ */
+export function attentionByProbs(
+  op: string,
+  q: AttnOperand,
+  k: AttnOperand,
+  v: AttnOperand,
+  options: { scale: number; kvmap: number[]; bias?: Tensor; keyMask?: Tensor },
+): Tensor {
+  const out = outputLike(q, q.seq, v.dim, "flash_attention");
+  if (out.tensor.size === 0) return out.tensor;
+  const gpu = q.tensor.gpu;
+  const job: ProbsJob = { op, q, k, ...options };
+  const perRow = q.batch * q.heads * k.seq * 4;
+  const chunk = Math.max(4, Math.min(q.seq, Math.floor(CHUNK_BYTES / perRow / 4) * 4));
+  const probs = Tensor.empty(
+    gpu,
+    [q.batch, q.heads, chunk, k.seq],
+    q.tensor.dtype,
+    "attention_probs",
+  );
+  try {
+    for (let row0 = 0; row0 < q.seq; row0 += chunk) {
+      const rows = Math.min(chunk, q.seq - row0);
+      recordProbs(job, probs, row0, rows);
+      recordAttend(op, probs, v, out, options.kvmap, row0, rows);
+    }
+  } finally {
+    probs.dispose(); // the pool keeps it alive until the recorded work is submitted
+  }
+  return out.tensor;
+}
