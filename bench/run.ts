@@ -9,6 +9,7 @@ import { submitChain } from "./cases/submit_chain_bench.ts";
 import { layerNormBench } from "./cases/layer_norm_bench.ts";
 import { rmsNormBench } from "./cases/rms_norm_bench.ts";
 import { groupNormBench } from "./cases/group_norm_bench.ts";
+import { conv2dBench } from "./cases/conv2d_bench.ts";
 import { tomeMergeBench } from "./cases/tome_merge_bench.ts";
 import { pixartModelBench, tinyPixartBench } from "./cases/pixart_model_bench.ts";
 import { flashAttentionBench } from "./cases/flash_attention_bench.ts";
@@ -29,6 +30,7 @@ export const CASES: BenchCase[] = [
   layerNormBench,
   rmsNormBench,
   groupNormBench,
+  conv2dBench,
   tomeMergeBench,
   flashAttentionBench,
   tinyPixartBench,

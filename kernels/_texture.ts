@@ -15,19 +15,21 @@ const pools = new WeakMap<Gpu, Map<string, { texture: GPUTexture; view: GPUTextu
 
 /**
  * A pooled texture for `key` (the caller's layout name plus everything that sizes it); created on
- * first use with `desc`. Its contents are whatever the last user wrote.
+ * first use with `desc` (and its view with `viewDesc`). Its contents are whatever the last user
+ * wrote.
  */
 export function scratchTexture(
   gpu: Gpu,
   key: string,
   desc: GPUTextureDescriptor,
+  viewDesc?: GPUTextureViewDescriptor,
 ): { texture: GPUTexture; view: GPUTextureView } {
   let pool = pools.get(gpu);
   if (!pool) pools.set(gpu, pool = new Map());
   let hit = pool.get(key);
   if (!hit) {
     const texture = gpu.device.createTexture({ label: key, ...desc });
-    hit = { texture, view: texture.createView() };
+    hit = { texture, view: texture.createView(viewDesc) };
     pool.set(key, hit);
   }
   return hit;

@@ -22,7 +22,7 @@ async function rows(gpu: Gpu, dtype: DType, log: (m: string) => void): Promise<B
       gpu,
       "rms_norm",
       v.name,
-      () => timeOp(gpu, () => rmsNorm(x, w), { repeats: 5, inner: 4 }),
+      () => timeOp(gpu, () => rmsNorm(x, w), { repeats: 5, inner: 16, useTimestamps: false }),
     );
     log(`  ${v.name} ${dtype}: ${t.ms.toFixed(2)} ms`);
     out.push({
