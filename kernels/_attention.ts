@@ -314,3 +314,57 @@ export function placeholder(gpu: Gpu): GPUBufferBinding {
   return { buffer: b, offset: 0, size: 16 };
 }
 const dummies = new WeakMap<Gpu, GPUBuffer>();
+
+// --- Unrolled kernel templates
+
+/** Expands @SUM_C(e) / @MAX_C(e), then repeats the line over @R, @C, @D (in that order). */
+function expandLine(line: string, counts: Record<string, number>): string[] {
+  const fold = /@(SUM|MAX)_([CD])\(/;
+  for (let m = fold.exec(line); m; m = fold.exec(line)) {
+    let depth = 1, end = m.index + m[0].length;
+    for (; depth > 0; end++) depth += line[end] === "(" ? 1 : line[end] === ")" ? -1 : 0;
+    const inner = line.slice(m.index + m[0].length, end - 1), x = m[2];
+    const terms = Array.from({ length: counts[x] }, (_, i) => inner.replaceAll(`@${x}`, `${i}`));
+    const joined = m[1] === "SUM"
+      ? `(${terms.join(" + ")})`
+      : terms.reduce((acc, t) => `max(${acc}, ${t})`);
+    line = line.slice(0, m.index) + joined + line.slice(end);
+  }
+  let lines = [line];
+  for (const x of ["R", "C", "D"]) {
+    if (!line.includes(`@${x}`)) continue;
+    lines = lines.flatMap((l) =>
+      Array.from({ length: counts[x] }, (_, i) => l.replaceAll(`@${x}`, `${i}`))
+    );
+  }
+  return lines;
+}
+
+/**
+ * Unrolls a kernel template for lavapipe, where registers only exist for values indexed by
+ * constants. @SUM_C(e) and @MAX_C(e) become the sum or max of e over the keys c < C of a step; a
+ * line holding @R, @C or @D is repeated for each row r < R, key c < C and head-dim texel d < D
+ * (nested in that order); the lines between "// @for D" and "// @end" are repeated as one block
+ * per texel. Declares `const ROWS` and `const KEYS`.
+ */
+export function expandTemplate(
+  template: string,
+  counts: { R: number; C: number; D: number },
+): string {
+  const out = [`const ROWS = ${counts.R}u;`, `const KEYS = ${counts.C}u;`];
+  let block: string[] | null = null;
+  for (const line of template.split("\n")) {
+    const t = line.trim();
+    if (t === "// @for D") block = [];
+    else if (t === "// @end" && block) {
+      for (let d = 0; d < counts.D; d++) {
+        out.push("    {");
+        for (const l of block) out.push(...expandLine(l.replaceAll("@D", `${d}`), counts));
+        out.push("    }");
+      }
+      block = null;
+    } else if (block) block.push(line);
+    else out.push(...expandLine(line, counts));
+  }
+  return out.join("\n");
+}

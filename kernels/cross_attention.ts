@@ -14,6 +14,7 @@ import {
   checkBias,
   checkKeyMask,
   checkKeyValue,
+  expandTemplate,
   kvBatchMap,
   operand,
   outputLike,
@@ -43,7 +44,7 @@ export interface AttendProbsOptions {
   heads?: number;
 }
 
-const PROBS_WGSL = /* wgsl */ `
+const PROBS_HEAD = /* wgsl */ `
 struct Params {
   sq: u32, sk: u32, d4: u32, wsh: u32,
   qb: u32, qh: u32, qs: u32, scale: f32,
@@ -52,7 +53,6 @@ struct Params {
   mb: u32, b0: u32, heads: u32, p0: u32,
   kvmap: array<vec4u, 16>,
 }
-@group(0) @binding(0) var qt: texture_storage_2d<Q_FORMAT, read>;
 @group(0) @binding(1) var kt: texture_storage_2d<K_FORMAT, read>;
 @group(0) @binding(2) var<storage, read_write> probs: array<T>;
 @group(0) @binding(3) var<storage, read> bias: array<BT>;
@@ -61,21 +61,76 @@ struct Params {
 override WG: u32 = 16;
 override HAS_BIAS: bool = false;
 override HAS_MASK: bool = false;
-override RECOMPUTE: bool = false; // f16 probs cannot hold raw scores: compute them twice
 const LOG2E = 1.4426950408889634;
-fn qtexel(i: u32) -> vec4f {
-  return textureLoad(qt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
-}
 fn ktexel(i: u32) -> vec4f {
   return textureLoad(kt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
 }
-fn keep(kvb: u32, key: u32) -> vec4<bool> {
-  var ok = vec4u(key) + vec4u(0u, 1u, 2u, 3u) < vec4u(p.sk);
-  if (HAS_MASK) {
-    for (var c = 0u; c < 4u; c++) {
-      ok[c] = ok[c] && mask[kvb * p.mb + min(key + c, p.sk - 1u)] != M(0);
-    }
+fn masked(kvb: u32, key: u32) -> bool {
+  if (key >= p.sk) { return true; }
+  if (HAS_MASK) { return mask[kvb * p.mb + key] == M(0); }
+  return false;
+}
+fn biasAt(b: u32, h: u32, row: u32, key: u32) -> f32 {
+  return LOG2E * f32(bias[b * p.bb + h * p.bh + (p.row0 + row) * p.bi + min(key, p.sk - 1u)]);
+}`;
+
+// Head dims up to 128: each invocation keeps ROWS query rows in registers (expandTemplate) and
+// walks the keys twice, KEYS per step: once for the row max and sum, once to write probabilities.
+const PROBS_ROWS = /* wgsl */ `
+@group(0) @binding(0) var qt: texture_2d<f32>;
+@compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32) {
+  let row0 = (wid.x * WG + li) * ROWS;
+  if (row0 >= p.rows) { return; }
+  let zb = wid.z / p.heads;
+  let h = wid.z % p.heads;
+  let b = p.b0 + zb;
+  let kvb = p.kvmap[zb / 4u][zb % 4u];
+  let wm = (1u << p.wsh) - 1u;
+  let kbase = kvb * p.kb + h * p.kh;
+  let r@R = min(row0 + @Ru, p.rows - 1u);
+  let qa@R = b * p.qb + h * p.qh + (p.row0 + r@R) * p.qs;
+  let q@R_@D = textureLoad(qt, vec2u((qa@R + @Du) & wm, (qa@R + @Du) >> p.wsh), 0) * p.scale;
+  var m@R = -1e30;
+  var l@R = 0.0;
+  for (var j = 0u; j < p.sk; j += KEYS) {
+    let ka@C = kbase + min(j + @Cu, p.sk - 1u) * p.ks;
+    let bad@C = masked(kvb, j + @Cu);
+    var s@R_@C = 0.0;
+    // @for D
+    let k@C = ktexel(ka@C + @Du);
+    s@R_@C += dot(q@R_@D, k@C);
+    // @end
+    if (HAS_BIAS) { s@R_@C += biasAt(b, h, r@R, j + @Cu); }
+    let mn@R = max(m@R, @MAX_C(select(s@R_@C, -1e30, bad@C)));
+    l@R = l@R * exp2(m@R - mn@R) + @SUM_C(select(exp2(s@R_@C - mn@R), 0.0, bad@C));
+    m@R = mn@R;
   }
+  let il@R = select(0.0, 1.0 / l@R, l@R > 0.0);
+  let pa@R = ((b * p.heads + h) * p.rows + r@R) * p.sk;
+  for (var j = 0u; j < p.sk; j += KEYS) {
+    let ka@C = kbase + min(j + @Cu, p.sk - 1u) * p.ks;
+    let bad@C = masked(kvb, j + @Cu);
+    var s@R_@C = 0.0;
+    // @for D
+    let k@C = ktexel(ka@C + @Du);
+    s@R_@C += dot(q@R_@D, k@C);
+    // @end
+    if (HAS_BIAS) { s@R_@C += biasAt(b, h, r@R, j + @Cu); }
+    if (row0 + @Ru < p.rows && j + @Cu < p.sk) { probs[pa@R + j + @Cu] = T(select(exp2(s@R_@C - m@R) * il@R, 0.0, bad@C)); }
+  }
+}`;
+
+// Wider heads (the VAE's 512): 4 rows × 4 keys per step, the head dim in a loop.
+const PROBS_LOOP = /* wgsl */ `
+@group(0) @binding(0) var qt: texture_storage_2d<Q_FORMAT, read>;
+override RECOMPUTE: bool = false; // f16 probs cannot hold raw scores: compute them twice
+fn qtexel(i: u32) -> vec4f {
+  return textureLoad(qt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+}
+fn keep(kvb: u32, key: u32) -> vec4<bool> {
+  var ok = vec4<bool>();
+  for (var c = 0u; c < 4u; c++) { ok[c] = !masked(kvb, key + c); }
   return ok;
 }
 // Scores (log2 units) of rows i0..i0+3 against keys j..j+3; row r in component [r].
@@ -96,10 +151,7 @@ fn scores(b: u32, h: u32, kvb: u32, i0: u32, j: u32) -> mat4x4f {
   for (var r = 0u; r < 4u; r++) {
     s[r] *= p.scale;
     if (HAS_BIAS) {
-      let row = p.row0 + min(i0 + r, last);
-      for (var c = 0u; c < 4u; c++) {
-        s[r][c] += LOG2E * f32(bias[b * p.bb + h * p.bh + row * p.bi + min(j + c, p.sk - 1u)]);
-      }
+      for (var c = 0u; c < 4u; c++) { s[r][c] += biasAt(b, h, min(i0 + r, last), j + c); }
     }
   }
   return s;
@@ -150,7 +202,7 @@ fn scores(b: u32, h: u32, kvb: u32, i0: u32, j: u32) -> mat4x4f {
   }
 }`;
 
-const ATTEND_WGSL = /* wgsl */ `
+const ATTEND_HEAD = /* wgsl */ `
 struct Params {
   sq: u32, sk: u32, d: u32, wsh: u32,
   vb: u32, vh: u32, vs: u32, d4: u32,
@@ -165,7 +217,40 @@ struct Params {
 override WG: u32 = 16;
 fn vtexel(i: u32) -> vec4f {
   return textureLoad(vt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+}`;
+
+// Head dims up to 128: ROWS rows × the whole head dim in registers, KEYS keys per step.
+const ATTEND_ROWS = /* wgsl */ `
+fn store4(at: u32, first: u32, x: vec4f) {
+  for (var c = 0u; c < 4u; c++) {
+    if (first + c < p.d) { out[at + c] = T(x[c]); }
+  }
 }
+@compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) li: u32) {
+  let row0 = (wid.x * WG + li) * ROWS;
+  if (row0 >= p.rows) { return; }
+  let zb = wid.z / p.heads;
+  let h = wid.z % p.heads;
+  let b = p.b0 + zb;
+  let kvb = p.kvmap[zb / 4u][zb % 4u];
+  let vbase = kvb * p.vb + h * p.vh;
+  let pa@R = ((b * p.heads + h) * p.rows + min(row0 + @Ru, p.rows - 1u)) * p.sk;
+  var o@R_@D = vec4f(0.0);
+  for (var j = 0u; j < p.sk; j += KEYS) {
+    let va@C = vbase + min(j + @Cu, p.sk - 1u) * p.vs;
+    let w@R_@C = select(f32(probs[pa@R + min(j + @Cu, p.sk - 1u)]), 0.0, j + @Cu >= p.sk);
+    // @for D
+    let v@C = vtexel(va@C + @Du);
+    o@R_@D += @SUM_C(w@R_@C * v@C);
+    // @end
+  }
+  let oa@R = b * p.ob + h * p.oh + (p.row0 + row0 + @Ru) * p.os;
+  if (row0 + @Ru < p.rows) { store4(oa@R + @Du * 4u, @Du * 4u, o@R_@D); }
+}`;
+
+// Wider heads: 4 rows × 16 output dims per invocation.
+const ATTEND_LOOP = /* wgsl */ `
 // Each invocation: rows i0..i0+3 of one (batch, head) × output texels t0..t0+3 (16 dims).
 @compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_index) li: u32) {
@@ -206,6 +291,10 @@ fn vtexel(i: u32) -> vec4f {
 
 const MAX_BATCH_PER_LAUNCH = 64; // entries of Params.kvmap
 const PROBS_WG = 16;
+/** Heads up to this width use the unrolled kernels (rows in registers); wider ones loop. */
+const UNROLL_MAX_DIM = 128;
+/** Rows per invocation and keys per step of the unrolled kernels. */
+export const ROWS_SHAPE = { R: 8, C: 2 };
 
 interface ProbsJob {
   op: string;
@@ -227,20 +316,20 @@ function recordProbs(job: ProbsJob, probs: Tensor, row0: number, rows: number): 
     BT: job.bias?.dtype ?? "f32",
     M: job.keyMask?.dtype ?? "f32",
   };
-  const program = {
-    name: "attention_probs",
-    wgsl: withTypes(
-      gpu,
-      PROBS_WGSL.replace("Q_FORMAT", qs.format).replace("K_FORMAT", ks.format),
-      types,
-    ),
-    overrides: {
-      WG: PROBS_WG,
-      HAS_BIAS: job.bias ? 1 : 0,
-      HAS_MASK: job.keyMask ? 1 : 0,
-      RECOMPUTE: probs.elementBytes === 2 ? 1 : 0,
-    },
-  };
+  const d4 = Math.ceil(q.dim / 4), unrolled = q.dim <= UNROLL_MAX_DIM;
+  const head = PROBS_HEAD.replace("K_FORMAT", ks.format);
+  const flags = { WG: PROBS_WG, HAS_BIAS: job.bias ? 1 : 0, HAS_MASK: job.keyMask ? 1 : 0 };
+  const program = unrolled
+    ? {
+      name: "attention_probs",
+      wgsl: withTypes(gpu, head + expandTemplate(PROBS_ROWS, { ...ROWS_SHAPE, D: d4 }), types),
+      overrides: flags,
+    }
+    : {
+      name: "attention_probs",
+      wgsl: withTypes(gpu, head + PROBS_LOOP.replace("Q_FORMAT", qs.format), types),
+      overrides: { ...flags, RECOMPUTE: probs.elementBytes === 2 ? 1 : 0 },
+    };
   const biasStrides = job.bias
     ? checkBias(op, job.bias, q.batch, q.heads, q.seq, k.seq)
     : [0, 0, 0];
@@ -252,11 +341,11 @@ function recordProbs(job: ProbsJob, probs: Tensor, row0: number, rows: number): 
     job.bias ?? placeholder(gpu),
     job.keyMask ?? placeholder(gpu),
   ];
-  const groups = Math.ceil(rows / (4 * PROBS_WG));
+  const groups = Math.ceil(rows / ((unrolled ? ROWS_SHAPE.R : 4) * PROBS_WG));
   for (let b0 = 0; b0 < q.batch; b0 += MAX_BATCH_PER_LAUNCH) {
     const nb = Math.min(MAX_BATCH_PER_LAUNCH, q.batch - b0);
     const u = new Uint32Array(20 + 64);
-    u.set([q.seq, k.seq, Math.ceil(q.dim / 4), qs.wsh, qs.tb, qs.th, qs.ts, 0]);
+    u.set([q.seq, k.seq, d4, qs.wsh, qs.tb, qs.th, qs.ts, 0]);
     new Float32Array(u.buffer)[7] = job.scale * Math.LOG2E;
     u.set([ks.tb, ks.th, ks.ts, row0, rows, ...biasStrides, maskStride, b0, q.heads, 0], 8);
     u.set(job.kvmap.slice(b0, b0 + nb), 20);
@@ -276,13 +365,15 @@ function recordAttend(
 ): void {
   const gpu = probs.gpu;
   const vs = stageOperand("v", v, op);
-  const d4 = Math.ceil(v.dim / 4);
+  const d4 = Math.ceil(v.dim / 4), unrolled = v.dim <= UNROLL_MAX_DIM;
+  const head = ATTEND_HEAD.replace("V_FORMAT", vs.format);
+  const body = unrolled ? expandTemplate(ATTEND_ROWS, { ...ROWS_SHAPE, D: d4 }) : ATTEND_LOOP;
   const program = {
     name: "attend_probs",
-    wgsl: withTypes(gpu, ATTEND_WGSL.replace("V_FORMAT", vs.format), { T: probs.dtype }),
+    wgsl: withTypes(gpu, head + body, { T: probs.dtype }),
     overrides: { WG: PROBS_WG },
   };
-  const groups = Math.ceil(rows / (4 * PROBS_WG));
+  const groups = Math.ceil(rows / ((unrolled ? ROWS_SHAPE.R : 4) * PROBS_WG));
   for (let b0 = 0; b0 < out.batch; b0 += MAX_BATCH_PER_LAUNCH) {
     const nb = Math.min(MAX_BATCH_PER_LAUNCH, out.batch - b0);
     const u = new Uint32Array(16 + 64);
@@ -292,7 +383,7 @@ function recordAttend(
     gpu.dispatch(
       program,
       [probs, vs.view, out.tensor],
-      [groups, Math.ceil(d4 / 4), nb * v.heads],
+      [groups, unrolled ? 1 : Math.ceil(d4 / 4), nb * v.heads],
       u,
     );
   }

@@ -17,6 +17,7 @@ import {
   checkBias,
   checkKeyMask,
   checkKeyValue,
+  expandTemplate,
   kvBatchMap,
   operand,
   outputLike,
@@ -68,10 +69,9 @@ fn biasAt(b: u32, h: u32, row: u32, key: u32) -> f32 {
   return LOG2E * f32(bias[b * p.bb + h * p.bh + row * p.bi + min(key, p.sk - 1u)]);
 }`;
 
-// The CPU variant. cpuKernel expands it: @SUM_C(e) and @MAX_C(e) become the sum or max of e over
-// the keys c < KEYS of a step; a line holding @R, @C or @D is repeated for each query row
-// r < ROWS, key c and texel d < D4 (nested in that order); the lines between "// @for D" and
-// "// @end" are repeated as one block per texel d, so a fetched texel is used while it is hot.
+// The CPU variant, expanded by expandTemplate (_attention.ts) over ROWS query rows (@R), KEYS keys
+// per step (@C) and the D4 texels of the head dim (@D); "// @for D" blocks use a fetched texel
+// while it is hot.
 const TEXTURE_ROWS = /* wgsl */ `
 @group(0) @binding(0) var qt: texture_2d<f32>;
 @group(0) @binding(1) var kt: texture_storage_2d<K_FORMAT, read>;
@@ -125,32 +125,6 @@ fn store4(at: u32, first: u32, x: vec4f) {
   if (row0 + @Ru < p.sq) { store4(oa@R + @Du * 4u, @Du * 4u, o@R_@D * il@R); }
 }`;
 
-/** Expands @SUM_X(e) / @MAX_X(e), then repeats the line over @R, @C, @D (in that order). */
-function expandLine(line: string, counts: Record<string, number>): string[] {
-  const fold = /@(SUM|MAX)_([CD])\(/;
-  for (let m = fold.exec(line); m; m = fold.exec(line)) {
-    let depth = 1, end = m.index + m[0].length;
-    for (; depth > 0; end++) depth += line[end] === "(" ? 1 : line[end] === ")" ? -1 : 0;
-    const inner = line.slice(m.index + m[0].length, end - 1);
-    const terms = Array.from(
-      { length: counts[m[2]] },
-      (_, i) => inner.replaceAll(`@${m![2]}`, `${i}`),
-    );
-    const joined = m[1] === "SUM"
-      ? `(${terms.join(" + ")})`
-      : terms.reduce((acc, t) => `max(${acc}, ${t})`);
-    line = line.slice(0, m.index) + joined + line.slice(end);
-  }
-  let lines = [line];
-  for (const x of ["R", "C", "D"]) {
-    if (!line.includes(`@${x}`)) continue;
-    lines = lines.flatMap((l) =>
-      Array.from({ length: counts[x] }, (_, i) => l.replaceAll(`@${x}`, `${i}`))
-    );
-  }
-  return lines;
-}
-
 /**
  * The CPU variant's WGSL for `d4` texels per row, `rows` rows per invocation and `keys` keys per
  * step, reading K and V from storage textures of the given formats.
@@ -161,26 +135,8 @@ export function cpuKernel(
   keys: number,
   formats: { k: GPUTextureFormat; v: GPUTextureFormat } = { k: "rgba32float", v: "rgba32float" },
 ): string {
-  const counts = { R: rows, C: keys, D: d4 };
-  const out = [PARAMS, `const ROWS = ${rows}u;`, `const KEYS = ${keys}u;`];
-  let block: string[] | null = null;
   const template = TEXTURE_ROWS.replace("K_FORMAT", formats.k).replace("V_FORMAT", formats.v);
-  for (const line of template.split("\n")) {
-    const t = line.trim();
-    if (t === "// @for D") block = [];
-    else if (t === "// @end" && block) {
-      for (let d = 0; d < d4; d++) {
-        out.push(
-          "    {",
-          ...block.flatMap((l) => expandLine(l.replaceAll("@D", `${d}`), counts)),
-          "    }",
-        );
-      }
-      block = null;
-    } else if (block) block.push(line);
-    else out.push(...expandLine(line, counts));
-  }
-  return out.join("\n");
+  return `${PARAMS}\n${expandTemplate(template, { R: rows, C: keys, D: d4 })}`;
 }
 
 // The GPU variant: a workgroup owns WG query rows of one head (a thread per row) and walks the

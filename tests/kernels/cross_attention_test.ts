@@ -15,7 +15,7 @@ const CASES: AttnCase[] = [
   { batch: 2, heads: 2, sq: 17, sk: 120, dim: 72, mask: true, tokenMajor: true },
   { batch: 1, heads: 2, sq: 5, sk: 7, dim: 6, scale: 1, bias: "shared" },
   { batch: 3, heads: 1, sq: 9, sk: 13, dim: 8, kvCount: 1, kvBatch: [0, 0, 0], bias: "batch" },
-  { batch: 2, heads: 2, sq: 21, sk: 120, dim: 72, mask: true, tokenMajor: true, f16: true },
+  { batch: 2, heads: 2, sq: 21, sk: 120, dim: 8, mask: true, tokenMajor: true, f16: true },
 ];
 
 Deno.test({
@@ -72,7 +72,7 @@ Deno.test({
       [{ batch: 2, heads: 3, sq: 33, sk: 120, dim: 72, tokenMajor: true }, false],
       [{ batch: 3, heads: 2, sq: 7, sk: 5, dim: 6, kvCount: 1, kvBatch: [0, 0, 0] }, false],
       [{ batch: 1, heads: 1, sq: 9, sk: 70, dim: 512 }, false],
-      [{ batch: 2, heads: 2, sq: 17, sk: 120, dim: 72, tokenMajor: true, f16: true }, true],
+      [{ batch: 2, heads: 2, sq: 17, sk: 120, dim: 8, tokenMajor: true, f16: true }, true],
     ];
     for (const [c, f16] of cases) {
       const kv = c.kvCount ?? c.batch;
