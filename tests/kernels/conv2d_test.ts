@@ -41,6 +41,10 @@ const CASES: Case[] = [
   { x: [1, 5, 4, 5], cout: 9, k: [3, 3], stride: 1, pad: [1, 1, 1, 1], upsample: true, bias: true },
   { x: [1, 36, 17, 33], cout: 40, k: [3, 3], stride: 1, pad: [1, 1, 1, 1], residual: true },
   { x: [1, 7, 6, 5], cout: 16, k: [3, 3], stride: 1, pad: [1, 1, 1, 1], bias: true, wdtype: "f16" },
+  // 129 channel texels: one image per texture array (256 layers), three dispatch rounds
+  { x: [3, 516, 3, 3], cout: 4, k: [3, 3], stride: 1, pad: [1, 1, 1, 1], bias: true },
+  // 257 channel texels exceed the array-layer limit: the texture variant hands over to buffers
+  { x: [1, 1028, 2, 3], cout: 2, k: [1, 1], stride: 1, pad: [0, 0, 0, 0], residual: true },
 ];
 
 async function check(gpu: Gpu, c: Case, dtype: DType, seed: number): Promise<void> {
