@@ -47,7 +47,7 @@ export interface Conv2dOptions {
 
 const BUFFER_TILED = /* wgsl */ `
 struct Params { cin: u32, h: u32, w: u32, cout: u32, kh: u32, kw: u32, stride: u32, top: u32,
-  left: u32, ho: u32, wo: u32, up: u32, tilesX: u32, tiles: u32, p0: u32, p1: u32 }
+  left: u32, ho: u32, wo: u32, up: u32, tilesX: u32, tiles: u32, bias: u32, res: u32 }
 @group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var<storage, read> wt: array<W>;
 @group(0) @binding(2) var<storage, read> bias: array<B>;
@@ -55,8 +55,6 @@ struct Params { cin: u32, h: u32, w: u32, cout: u32, kh: u32, kw: u32, stride: u
 @group(0) @binding(4) var<storage, read_write> y: array<T>;
 @group(0) @binding(5) var<uniform> p: Params;
 override WG: u32 = 64;
-override BIAS: bool = false;
-override RES: bool = false;
 @compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (gid.x >= p.tiles) { return; }
   let ox0 = (gid.x % p.tilesX) * 4u;
@@ -89,13 +87,13 @@ override RES: bool = false;
     let co = co0 + q;
     if (co >= p.cout) { return; }
     var add = 0.0;
-    if (BIAS) { add = f32(bias[co]); }
+    if (p.bias != 0u) { add = f32(bias[co]); }
     let row = ((b * p.cout + co) * p.ho + oy) * p.wo;
     for (var i = 0u; i < 4u; i++) {
       let ox = ox0 + i;
       if (ox < p.wo) {
         var v = acc[i][q] + add;
-        if (RES) { v += f32(res[row + ox]); }
+        if (p.res != 0u) { v += f32(res[row + ox]); }
         y[row + ox] = T(v);
       }
     }
@@ -191,7 +189,7 @@ export function conv2d(
       name: "conv2d_buffer",
       op: "conv2d",
       wgsl: withTypes(gpu, BUFFER_TILED, { T: x.dtype, W: weight.dtype, B: (bias ?? x).dtype }),
-      overrides: { WG: 64, BIAS: bias ? 1 : 0, RES: residual ? 1 : 0 },
+      overrides: { WG: 64 },
     },
     [x, weight, bias ?? x, residual ?? x, out],
     [Math.ceil(tiles / 64), g.ho, g.batch],
@@ -210,8 +208,8 @@ export function conv2d(
       g.upsample ? 1 : 0,
       tilesX,
       tiles,
-      0,
-      0,
+      bias ? 1 : 0,
+      residual ? 1 : 0,
     ]),
   );
   return out;

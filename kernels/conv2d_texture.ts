@@ -11,6 +11,8 @@
 // - Results go to an rgba32float texture; an epilogue adds bias and residual, casts, and writes
 //   NCHW rows.
 // On lavapipe a texel fetch costs far less than a storage-buffer load (shared/peers/README.md).
+// The packed input, weight and output textures stay pooled per shape (about 3x the activation;
+// not in gpu.memory()): `releaseScratchTextures(gpu)` frees them, e.g. after a VAE decode.
 
 import type { Tensor } from "../tensor/tensor.ts";
 import { FLAT_LOAD, flatTexture, scratchTexture } from "./_texture.ts";
@@ -39,19 +41,19 @@ export function pickTile(cout: number): ConvTile {
 }
 
 // Padded input: thread (layer, row) writes one texture row. Source read as a flat texture
-// (SRC_TEX, 4 values per texel) or from the storage buffer.
+// (p.srcTex, 4 values per texel) or from the storage buffer. Flags are uniforms, not overrides:
+// each pipeline is a separate lavapipe compile.
 const PACK_INPUT = /* wgsl */ `
 struct Params { w: u32, h: u32, wp: u32, hp: u32, top: u32, left: u32, cin: u32, cin4: u32,
-  layers: u32, b0: u32, up: u32, p0: u32 }
+  layers: u32, b0: u32, up: u32, srcTex: u32 }
 @group(0) @binding(0) var<storage, read> x: array<T>;
 @group(0) @binding(1) var xt: texture_2d<f32>;
 @group(0) @binding(2) var dst: texture_storage_2d_array<rgba32float, write>;
 @group(0) @binding(3) var<uniform> p: Params;
 override WG: u32 = 64;
-override SRC_TEX: bool = false;
 ${FLAT_LOAD}
 fn load(i: u32) -> f32 {
-  if (SRC_TEX) { return texel(xt, i >> 2u)[i & 3u]; }
+  if (p.srcTex != 0u) { return texel(xt, i >> 2u)[i & 3u]; }
   return f32(x[i]);
 }
 ${MAIN_1D} {
@@ -163,15 +165,13 @@ ${L.join("\n")}
 // texel row, writing up to 4 output rows; each lane writes its own runs (lavapipe stores are
 // much faster that way).
 const EPILOGUE = /* wgsl */ `
-struct Params { rows: u32, ho: u32, wo: u32, cout: u32, cout4: u32, b0: u32, p0: u32, p1: u32 }
+struct Params { rows: u32, ho: u32, wo: u32, cout: u32, cout4: u32, b0: u32, bias: u32, res: u32 }
 @group(0) @binding(0) var ot: texture_2d_array<f32>;
 @group(0) @binding(1) var<storage, read> bias: array<B>;
 @group(0) @binding(2) var<storage, read> res: array<T>;
 @group(0) @binding(3) var<storage, read_write> y: array<T>;
 @group(0) @binding(4) var<uniform> p: Params;
 override WG: u32 = 64;
-override BIAS: bool = false;
-override RES: bool = false;
 ${MAIN_1D} {
   let r = ${LINEAR_ID};
   if (r >= p.rows) { return; }
@@ -182,14 +182,14 @@ ${MAIN_1D} {
   if (co0 >= p.cout) { return; } // the tile's padding channels
   var add = vec4<f32>(0.0);
   for (var q = 0u; q < 4u; q++) {
-    if (BIAS && co0 + q < p.cout) { add[q] = f32(bias[co0 + q]); }
+    if (p.bias != 0u && co0 + q < p.cout) { add[q] = f32(bias[co0 + q]); }
   }
   let n = min(4u, p.cout - co0);
   for (var q = 0u; q < n; q++) {
     let row = ((b * p.cout + co0 + q) * p.ho + oy) * p.wo;
     for (var ox = 0u; ox < p.wo; ox++) {
       var v = textureLoad(ot, vec2<u32>(ox, oy), layer, 0)[q] + add[q];
-      if (RES) { v += f32(res[row + ox]); }
+      if (p.res != 0u) { v += f32(res[row + ox]); }
       y[row + ox] = T(v);
     }
   }
@@ -256,14 +256,14 @@ export function conv2dTexture(
     name: "conv2d_pack_input",
     op: "conv2d",
     wgsl: withTypes(gpu, PACK_INPUT, { T: x.dtype }),
-    overrides: { WG: 64, SRC_TEX: flat ? 1 : 0 },
+    overrides: { WG: 64 },
   };
   const conv = { name: "conv2d_tile", op: "conv2d", wgsl: convTileWgsl(tile) };
   const epilogue = {
     name: "conv2d_epilogue",
     op: "conv2d",
     wgsl: withTypes(gpu, EPILOGUE, { T: out.dtype, B: (bias ?? x).dtype }),
-    overrides: { WG: 64, BIAS: bias ? 1 : 0, RES: residual ? 1 : 0 },
+    overrides: { WG: 64 },
   };
   for (let b0 = 0; b0 < g.batch; b0 += nb) {
     const n = Math.min(nb, g.batch - b0);
@@ -283,7 +283,7 @@ export function conv2dTexture(
         n * cin4,
         b0,
         g.upsample ? 1 : 0,
-        0,
+        flat ? 1 : 0,
       ]),
     );
     gpu.dispatch(
@@ -297,7 +297,7 @@ export function conv2dTexture(
       epilogue,
       [otex.view, bias ?? x, residual ?? x, out],
       grid1d(rows, 64),
-      new Uint32Array([rows, g.ho, g.wo, g.cout, cout4, b0, 0, 0]),
+      new Uint32Array([rows, g.ho, g.wo, g.cout, cout4, b0, bias ? 1 : 0, residual ? 1 : 0]),
     );
   }
   return true;
