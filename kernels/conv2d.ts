@@ -239,6 +239,10 @@ ${MAIN_1D} {
  *
  * @param x input [B, C, H, W]
  * @returns [B, C, 2H, 2W] of x's dtype
+ * @example
+ * ```ts ignore
+ * const u = upsampleNearest2x(x); // [1, 512, 64, 64] -> [1, 512, 128, 128]
+ * ```
  */
 export function upsampleNearest2x(x: Tensor): Tensor {
   if (x.shape.length !== 4) {
