@@ -1,9 +1,12 @@
 // Attention with materialised probabilities, for short key sequences (PixArt's 120 caption keys)
 // where Prompt-to-Prompt edits the maps between the two halves (SPEC §8.4), and for the VAE's
-// single 512-channel head. CPU twin in cross_attention_ref.ts.
-// - "attention_probs": each invocation scores 4 query rows against 4 keys per step (Q and K read
-//   as texels), keeps a running max and sum, then writes exp(s - max) / sum in a second pass.
-// - "attend_probs": each invocation accumulates 4 rows × 16 output dims over all keys.
+// single 512-channel head. CPU twin in cross_attention_ref.ts. Q/K/V are staged into textures
+// (_attention.ts); K and V are read as read-only storage textures (on lavapipe a sampled fetch is
+// a function call, a storage-texture load is inlined and about 2x cheaper).
+// - "attention_probs": each invocation keeps 8 query rows in registers and walks the keys twice,
+//   2 per step: running max and sum, then exp(s - max) / sum written out.
+// - "attend_probs": each invocation keeps 8 rows × the whole head dim in registers.
+// Heads wider than 128 use the looped kernels of _attention_wide.ts.
 
 import { Tensor } from "../tensor/tensor.ts";
 import type { DType } from "../tensor/dtype.ts";
@@ -19,8 +22,10 @@ import {
   operand,
   outputLike,
   placeholder,
+  type StagedOperand,
   stageOperand,
 } from "./_attention.ts";
+import { ATTEND_LOOP, PROBS_LOOP } from "./_attention_wide.ts";
 
 /** Options of `attentionProbs`. */
 export interface AttentionProbsOptions {
@@ -121,87 +126,6 @@ const PROBS_ROWS = /* wgsl */ `
   }
 }`;
 
-// Wider heads (the VAE's 512): 4 rows × 4 keys per step, the head dim in a loop.
-const PROBS_LOOP = /* wgsl */ `
-@group(0) @binding(0) var qt: texture_storage_2d<Q_FORMAT, read>;
-override RECOMPUTE: bool = false; // f16 probs cannot hold raw scores: compute them twice
-fn qtexel(i: u32) -> vec4f {
-  return textureLoad(qt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
-}
-fn keep(kvb: u32, key: u32) -> vec4<bool> {
-  var ok = vec4<bool>();
-  for (var c = 0u; c < 4u; c++) { ok[c] = !masked(kvb, key + c); }
-  return ok;
-}
-// Scores (log2 units) of rows i0..i0+3 against keys j..j+3; row r in component [r].
-fn scores(b: u32, h: u32, kvb: u32, i0: u32, j: u32) -> mat4x4f {
-  let last = p.rows - 1u;
-  let qa = vec4u(b * p.qb + h * p.qh) + (p.row0 + min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u),
-      vec4u(last))) * p.qs;
-  let ka = vec4u(kvb * p.kb + h * p.kh) + min(vec4u(j) + vec4u(0u, 1u, 2u, 3u),
-      vec4u(p.sk - 1u)) * p.ks;
-  var s = mat4x4f();
-  for (var d = 0u; d < p.d4; d++) {
-    let k = mat4x4f(ktexel(ka.x + d), ktexel(ka.y + d), ktexel(ka.z + d), ktexel(ka.w + d));
-    s[0] += qtexel(qa.x + d) * k;
-    s[1] += qtexel(qa.y + d) * k;
-    s[2] += qtexel(qa.z + d) * k;
-    s[3] += qtexel(qa.w + d) * k;
-  }
-  for (var r = 0u; r < 4u; r++) {
-    s[r] *= p.scale;
-    if (HAS_BIAS) {
-      for (var c = 0u; c < 4u; c++) { s[r][c] += biasAt(b, h, min(i0 + r, last), j + c); }
-    }
-  }
-  return s;
-}
-@compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(local_invocation_index) li: u32) {
-  let i0 = (wid.x * WG + li) * 4u;
-  if (i0 >= p.rows) { return; }
-  let zb = wid.z / p.heads;
-  let h = wid.z % p.heads;
-  let b = p.b0 + zb;
-  let kvb = p.kvmap[zb / 4u][zb % 4u];
-  let pa = ((b * p.heads + h) * p.rows + i0) * p.sk; // probs row i0 of this chunk
-  var m = vec4f(-1e30);
-  var l = vec4f(0.0);
-  for (var j = 0u; j < p.sk; j += 4u) {
-    let s = scores(b, h, kvb, i0, j);
-    let ok = keep(kvb, j);
-    for (var r = 0u; r < 4u; r++) {
-      let sr = select(vec4f(-1e30), s[r], ok);
-      let mn = max(m[r], max(max(sr.x, sr.y), max(sr.z, sr.w)));
-      let e = select(vec4f(0.0), exp2(sr - mn), ok);
-      l[r] = l[r] * exp2(m[r] - mn) + e.x + e.y + e.z + e.w;
-      m[r] = mn;
-      if (!RECOMPUTE && i0 + r < p.rows) {
-        for (var c = 0u; c < 4u; c++) {
-          if (j + c < p.sk) { probs[pa + r * p.sk + j + c] = T(s[r][c]); }
-        }
-      }
-    }
-  }
-  let il = select(vec4f(0.0), 1.0 / l, l > vec4f(0.0));
-  for (var j = 0u; j < p.sk; j += 4u) {
-    var s = mat4x4f();
-    if (RECOMPUTE) { s = scores(b, h, kvb, i0, j); }
-    let ok = keep(kvb, j);
-    for (var r = 0u; r < 4u; r++) {
-      if (i0 + r >= p.rows) { break; }
-      for (var c = 0u; c < 4u; c++) {
-        let at = pa + r * p.sk + j + c;
-        if (j + c < p.sk) {
-          var x = s[r][c];
-          if (!RECOMPUTE) { x = f32(probs[at]); }
-          probs[at] = T(select(0.0, exp2(x - m[r]) * il[r], ok[c]));
-        }
-      }
-    }
-  }
-}`;
-
 const ATTEND_HEAD = /* wgsl */ `
 struct Params {
   sq: u32, sk: u32, d: u32, wsh: u32,
@@ -249,46 +173,6 @@ fn store4(at: u32, first: u32, x: vec4f) {
   if (row0 + @Ru < p.rows) { store4(oa@R + @Du * 4u, @Du * 4u, o@R_@D); }
 }`;
 
-// Wider heads: 4 rows × 16 output dims per invocation.
-const ATTEND_LOOP = /* wgsl */ `
-// Each invocation: rows i0..i0+3 of one (batch, head) × output texels t0..t0+3 (16 dims).
-@compute @workgroup_size(WG) fn main(@builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(local_invocation_index) li: u32) {
-  let i0 = (wid.x * WG + li) * 4u;
-  if (i0 >= p.rows) { return; }
-  let t0 = wid.y * 4u;
-  let zb = wid.z / p.heads;
-  let h = wid.z % p.heads;
-  let b = p.b0 + zb;
-  let kvb = p.kvmap[zb / 4u][zb % 4u];
-  let last = p.rows - 1u;
-  let pa = (vec4u((b * p.heads + h) * p.rows) + min(vec4u(i0) + vec4u(0u, 1u, 2u, 3u),
-      vec4u(last))) * p.sk;
-  let tl = p.d4 - 1u;
-  let va = vec4u(kvb * p.vb + h * p.vh) + min(vec4u(t0) + vec4u(0u, 1u, 2u, 3u), vec4u(tl));
-  var acc = array<mat4x4f, 4>(); // [texel][row]
-  for (var j = 0u; j < p.sk; j++) {
-    let w = vec4f(f32(probs[pa.x + j]), f32(probs[pa.y + j]), f32(probs[pa.z + j]),
-        f32(probs[pa.w + j]));
-    let vj = va + vec4u(j * p.vs);
-    let v = mat4x4f(vtexel(vj.x), vtexel(vj.y), vtexel(vj.z), vtexel(vj.w));
-    acc[0] += mat4x4f(w.x * v[0], w.y * v[0], w.z * v[0], w.w * v[0]);
-    acc[1] += mat4x4f(w.x * v[1], w.y * v[1], w.z * v[1], w.w * v[1]);
-    acc[2] += mat4x4f(w.x * v[2], w.y * v[2], w.z * v[2], w.w * v[2]);
-    acc[3] += mat4x4f(w.x * v[3], w.y * v[3], w.z * v[3], w.w * v[3]);
-  }
-  for (var r = 0u; r < 4u; r++) {
-    if (i0 + r >= p.rows) { break; }
-    let oa = b * p.ob + h * p.oh + (p.row0 + i0 + r) * p.os;
-    for (var t = 0u; t < 4u; t++) {
-      for (var c = 0u; c < 4u; c++) {
-        let d = (t0 + t) * 4u + c;
-        if (d < p.d) { out[oa + d] = T(acc[t][r][c]); }
-      }
-    }
-  }
-}`;
-
 const MAX_BATCH_PER_LAUNCH = 64; // entries of Params.kvmap
 const PROBS_WG = 16;
 /** Heads up to this width use the unrolled kernels (rows in registers); wider ones loop. */
@@ -307,9 +191,15 @@ interface ProbsJob {
 }
 
 /** Records the probs kernel for query rows [row0, row0 + rows) into `probs` [B, H, rows, Sk]. */
-function recordProbs(job: ProbsJob, probs: Tensor, row0: number, rows: number): void {
+function recordProbs(
+  job: ProbsJob,
+  staged: { q: StagedOperand; k: StagedOperand },
+  probs: Tensor,
+  row0: number,
+  rows: number,
+): void {
   const { op, q, k } = job, gpu = probs.gpu;
-  const qs = stageOperand("q", q, op), ks = stageOperand("k", k, op);
+  const { q: qs, k: ks } = staged;
   if (qs.wsh !== ks.wsh) throw new RangeError(`Cannot run ${op}: q and k textures differ in width`);
   const types: Record<string, DType> = {
     T: probs.dtype,
@@ -355,16 +245,15 @@ function recordProbs(job: ProbsJob, probs: Tensor, row0: number, rows: number): 
 
 /** Records out rows [row0, row0 + rows) = probs [B, H, rows, Sk] · V. */
 function recordAttend(
-  op: string,
   probs: Tensor,
   v: AttnOperand,
+  vs: StagedOperand,
   out: AttnOperand,
   kvmap: number[],
   row0: number,
   rows: number,
 ): void {
   const gpu = probs.gpu;
-  const vs = stageOperand("v", v, op);
   const d4 = Math.ceil(v.dim / 4), unrolled = v.dim <= UNROLL_MAX_DIM;
   const head = ATTEND_HEAD.replace("V_FORMAT", vs.format);
   const body = unrolled ? expandTemplate(ATTEND_ROWS, { ...ROWS_SHAPE, D: d4 }) : ATTEND_LOOP;
@@ -427,7 +316,10 @@ export function attentionProbs(q: Tensor, k: Tensor, options: AttentionProbsOpti
     q.dtype,
     "attention_probs",
   );
-  if (probs.size > 0) recordProbs(job, probs, 0, job.q.seq);
+  if (probs.size > 0) {
+    const staged = { q: stageOperand("q", job.q, job.op), k: stageOperand("k", job.k, job.op) };
+    recordProbs(job, staged, probs, 0, job.q.seq);
+  }
   return probs;
 }
 
@@ -451,7 +343,9 @@ export function attendProbs(probs: Tensor, v: Tensor, options: AttendProbsOption
   }
   const kvmap = kvBatchMap(op, s[0], vo.batch, options.kvBatch);
   const out = outputLike({ ...vo, batch: s[0] }, s[2], vo.dim, "attend_probs");
-  if (out.tensor.size > 0) recordAttend(op, probs, vo, out, kvmap, 0, s[2]);
+  if (out.tensor.size > 0) {
+    recordAttend(probs, vo, stageOperand("v", vo, op), out, kvmap, 0, s[2]);
+  }
   return out.tensor;
 }
 
@@ -482,10 +376,12 @@ export function attentionByProbs(
     "attention_probs",
   );
   try {
+    const staged = { q: stageOperand("q", q, op), k: stageOperand("k", k, op) };
+    const vs = stageOperand("v", v, op);
     for (let row0 = 0; row0 < q.seq; row0 += chunk) {
       const rows = Math.min(chunk, q.seq - row0);
-      recordProbs(job, probs, row0, rows);
-      recordAttend(op, probs, v, out, options.kvmap, row0, rows);
+      recordProbs(job, staged, probs, row0, rows);
+      recordAttend(probs, v, vs, out, options.kvmap, row0, rows);
     }
   } finally {
     probs.dispose(); // the pool keeps it alive until the recorded work is submitted

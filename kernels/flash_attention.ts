@@ -1,9 +1,11 @@
 // Flash attention: out = softmax(Q Kᵀ · scale + bias) V with an online softmax (Dao et al. 2022),
 // never materialising the Sq × Sk scores. CPU twin in flash_attention_ref.ts. Two variants:
-// - "texture_rows" (CPU adapters): Q/K/V staged into rgba32float textures (a texel fetch is far
-//   cheaper than a storage load on lavapipe); each invocation keeps ROWS query rows in registers
-//   and streams every key of its head, KEYS keys per step. The per-head-dim body is unrolled by
-//   `cpuKernel` from the template below (one pipeline per ceil(D/4); every length is a uniform).
+// - "texture_rows" (CPU adapters): Q/K/V copied into rgba32float (f16: rgba16float) textures and
+//   K/V read as read-only storage textures (on lavapipe a storage-buffer load is a per-lane loop,
+//   a storage-texture load ~24 cycles); each invocation keeps ROWS query rows and their outputs in
+//   registers and streams every key of its head, KEYS keys per step. The body is unrolled over the
+//   head dim by `cpuKernel` from the template below (one pipeline per ceil(D/4), flags and dtype;
+//   every length is a uniform, so one pipeline serves every S).
 // - "workgroup_tiled" (GPUs): one query row per thread, K/V tiles of 16 keys in workgroup memory.
 // Head dims above 128 (the VAE's single 512-channel head) take the materialised path of
 // cross_attention.ts in row chunks.
@@ -202,13 +204,16 @@ var<workgroup> vtile: array<f32, 2048>;
   }
 }`;
 
-/** A flash-attention variant: how it stages Q/K/V and shapes its grid. */
+/** A flash-attention variant and the query rows one of its workgroups covers. */
 export interface FlashAttentionVariant extends KernelVariant {
-  /** Query rows per workgroup. */
-  rowsPerGroup: (d4: number) => number;
+  rowsPerGroup: () => number;
 }
 
-/** Query rows per invocation and keys per step of "texture_rows". */
+/**
+ * Query rows per invocation, keys per step and workgroup size of "texture_rows", read at each
+ * call (benches may retune them). On lavapipe, 8 × 2 costs about as much per call as 16 × 2 or
+ * 12 × 4 (within 10%) but compiles 3-5x faster; compile time grows with the registers kept.
+ */
 export const TEXTURE_ROWS_SHAPE = { rows: 8, keys: 2, wg: 16 };
 
 /** Flash-attention variants, in order of preference. */
@@ -315,7 +320,7 @@ export function flashAttention(
     options.bias ?? placeholder(gpu),
     options.keyMask ?? placeholder(gpu),
   ];
-  const groups = Math.ceil(qo.seq / variant.rowsPerGroup(d4));
+  const groups = Math.ceil(qo.seq / variant.rowsPerGroup());
   for (let b0 = 0; b0 < qo.batch; b0 += MAX_BATCH_PER_LAUNCH) {
     const nb = Math.min(MAX_BATCH_PER_LAUNCH, qo.batch - b0);
     const u = new Uint32Array(24 + 64);

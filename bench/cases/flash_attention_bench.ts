@@ -2,7 +2,8 @@
 // S = 1024 (512² image) and 4096 (1024²); gflops = 4·B·H·Sq·Sk·D / time; ms covers the whole call
 // (Q/K/V staging copies included). Same-run baseline: the materialised path (scores, softmax,
 // probs·V in row chunks). Also cross_attention: attentionProbs + attendProbs over 120 caption keys
-// for 3 rows at 1024².
+// for 3 rows at 1024². On a CPU adapter the rows add cpu_ms, the process CPU time per call (Linux
+// /proc), which other processes sharing the cores do not inflate as they inflate `ms`.
 
 import type { Gpu } from "../../tensor/device.ts";
 import { Tensor } from "../../tensor/tensor.ts";
@@ -11,7 +12,7 @@ import { FLASH_ATTENTION_VARIANTS, flashAttention } from "../../kernels/flash_at
 import { attendProbs, attentionByProbs, attentionProbs } from "../../kernels/cross_attention.ts";
 import { operand } from "../../kernels/_attention.ts";
 import { pickVariant } from "../../kernels/_variant.ts";
-import { type BenchRow, round, timeOp } from "../_timing.ts";
+import { type BenchRow, median, round, timeOp } from "../_timing.ts";
 import type { BenchCase } from "../run.ts";
 
 const H = 16, D = 72;
@@ -28,61 +29,84 @@ function inputs(gpu: Gpu, b: number, s: number, dtype: DType): Tensor[] {
   );
 }
 
-function row(
+/** Process CPU milliseconds (user + system), or NaN where /proc is missing. */
+function cpuTime(): number {
+  try {
+    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
+    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
+  } catch {
+    return NaN;
+  }
+}
+
+/** Median process CPU time of one call of `fn` (one submit and sync each). */
+async function cpuPerCall(gpu: Gpu, fn: () => void, repeats: number): Promise<number> {
+  const xs: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    await gpu.sync();
+    const c0 = cpuTime();
+    fn();
+    await gpu.sync();
+    xs.push(cpuTime() - c0);
+  }
+  return median(xs);
+}
+
+/** The identifying fields of a row. */
+interface RowBase {
+  kernel: string;
+  case: string;
+  dtype: string;
+  baseline: boolean;
+  variant?: string;
+}
+
+/** Times `fn` (outputs disposed at once: recorded work keeps their buffers valid) and adds rows. */
+async function measure(
   gpu: Gpu,
-  kernel: string,
-  name: string,
-  dtype: DType,
-  t: { ms: number; timing: BenchRow["timing"]; compileMs: number },
+  fn: () => Tensor,
+  repeats: number,
+  base: RowBase,
   flop: number,
-  extra: Record<string, unknown>,
-): BenchRow {
+  log: (m: string) => void,
+): Promise<BenchRow> {
+  const call = () => fn().dispose();
+  gpu.resetPeak();
+  const t = await timeOp(gpu, call, { repeats });
+  const peak = gpu.memory().peakBytes;
+  const cpu = gpu.kind === "cpu" ? await cpuPerCall(gpu, call, repeats) : NaN;
+  log(
+    `  ${base.kernel} ${base.case} ${base.dtype} ${base.variant ?? ""}: ${t.ms.toFixed(1)} ms, ` +
+      `cpu ${cpu} ms, compile ${t.compileMs.toFixed(0)} ms`,
+  );
   return {
-    kernel,
-    case: name,
-    dtype,
+    ...base,
     ms: round(t.ms),
     timing: t.timing,
     adapter: gpu.description,
-    baseline: false,
     gflops: round(flop / t.ms / 1e6, 2),
     compile_ms: round(t.compileMs, 1),
-    peak_bytes: gpu.memory().peakBytes,
-    ...extra,
+    peak_bytes: peak,
+    ...(Number.isFinite(cpu) ? { cpu_ms: cpu } : {}),
   };
 }
 
 async function flashRows(gpu: Gpu, log: (m: string) => void): Promise<BenchRow[]> {
   const out: BenchRow[] = [];
   const def = pickVariant(gpu, "flash_attention", FLASH_ATTENTION_VARIANTS).name;
-  for (
-    const [s, dtype, repeats] of [[1024, "f32", 3], [1024, "f16", 3], [4096, "f32", 1]] as const
-  ) {
+  const runs = [[1024, "f32", 3], [1024, "f16", 3], [4096, "f32", 2]] as const;
+  for (const [s, dtype, repeats] of runs) {
     const [q, k, v] = inputs(gpu, 1, s, dtype);
     const flop = 4 * H * s * s * D;
-    gpu.resetPeak();
-    const t = await timeOp(gpu, () => flashAttention(q, k, v, { heads: H }), { repeats });
-    log(
-      `  flash_attention S=${s} ${dtype} ${def}: ${t.ms.toFixed(1)} ms (compile ${
-        t.compileMs.toFixed(0)
-      } ms)`,
-    );
-    out.push(row(gpu, "flash_attention", `B1_H16_S${s}_D72`, dtype, t, flop, { variant: def }));
+    const base = { kernel: "flash_attention", case: `B1_H16_S${s}_D72`, dtype, baseline: false };
+    const fn = () => flashAttention(q, k, v, { heads: H });
+    out.push(await measure(gpu, fn, repeats, { ...base, variant: def }, flop, log));
     if (s === 1024 && dtype === "f32") {
       const [qo, ko, vo] = [q, k, v].map((x) => operand("bench", "x", x, H));
-      const kvmap = [0];
-      const m = await timeOp(
-        gpu,
-        () => attentionByProbs("bench", qo, ko, vo, { scale: 1 / Math.sqrt(D), kvmap }),
-        { repeats: 2 },
-      );
-      log(`  materialised S=${s}: ${m.ms.toFixed(1)} ms`);
-      out.push({
-        ...row(gpu, "flash_attention", `B1_H16_S${s}_D72`, dtype, m, flop, {
-          variant: "materialised",
-        }),
-        baseline: true,
-      });
+      const options = { scale: 1 / Math.sqrt(D), kvmap: [0] };
+      const probs = () => attentionByProbs("bench", qo, ko, vo, options);
+      const m = { ...base, baseline: true, variant: "materialised" };
+      out.push(await measure(gpu, probs, 2, m, flop, log));
     }
     for (const x of [q, k, v]) x.dispose();
   }
@@ -93,20 +117,26 @@ async function crossRows(gpu: Gpu, log: (m: string) => void): Promise<BenchRow[]
   const b = 3, n = 4096, l = 120;
   const [q] = inputs(gpu, b, n, "f32");
   const ctx = inputs(gpu, b, l, "f32");
-  const mask = Tensor.from(gpu, new Float32Array(b * l).map((_, i) => (i % l < 40 ? 1 : 0)), [
-    b,
-    l,
-  ]);
-  gpu.resetPeak();
-  const t = await timeOp(gpu, () => {
+  const mask = Tensor.from(
+    gpu,
+    new Float32Array(b * l).map((_, i) => (i % l < 40 ? 1 : 0)),
+    [b, l],
+  );
+  const fn = () => {
     const p = attentionProbs(q, ctx[0], { heads: H, keyMask: mask });
-    return attendProbs(p, ctx[1], { heads: H });
-  }, { repeats: 3 });
-  log(`  cross_attention B3 N4096 L120: ${t.ms.toFixed(1)} ms`);
+    const o = attendProbs(p, ctx[1], { heads: H });
+    p.dispose();
+    return o;
+  };
+  const base = {
+    kernel: "cross_attention",
+    case: "B3_H16_N4096_L120_D72",
+    dtype: "f32",
+    baseline: false,
+  };
+  const row = await measure(gpu, fn, 3, base, 4 * b * H * n * l * D, log);
   for (const x of [q, ...ctx, mask]) x.dispose();
-  return [
-    row(gpu, "cross_attention", `B3_H16_N4096_L120_D72`, "f32", t, 4 * b * H * n * l * D, {}),
-  ];
+  return [row];
 }
 
 /** The flash_attention bench case (with the cross_attention row). */
