@@ -131,19 +131,25 @@ struct Params {
   sq: u32, sk: u32, d: u32, wsh: u32,
   vb: u32, vh: u32, vs: u32, d4: u32,
   ob: u32, oh: u32, os: u32, row0: u32,
-  rows: u32, b0: u32, heads: u32, p0: u32,
+  rows: u32, b0: u32, heads: u32, pwsh: u32,
+  pb: u32, ph: u32, ps: u32, p1: u32,
   kvmap: array<vec4u, 16>,
 }
-@group(0) @binding(0) var<storage, read> probs: array<T>;
+@group(0) @binding(0) var pt: texture_storage_2d<P_FORMAT, read>;
 @group(0) @binding(1) var vt: texture_storage_2d<V_FORMAT, read>;
 @group(0) @binding(2) var<storage, read_write> out: array<T>;
 @group(0) @binding(3) var<uniform> p: Params;
 override WG: u32 = 16;
 fn vtexel(i: u32) -> vec4f {
   return textureLoad(vt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+}
+// Probabilities of keys 4j4..4j4+3 of a row starting at texel i (zero past the last key).
+fn ptexel(i: u32) -> vec4f {
+  return textureLoad(pt, vec2u(i & ((1u << p.pwsh) - 1u), i >> p.pwsh));
 }`;
 
-// Head dims up to 128: ROWS rows × the whole head dim in registers, KEYS keys per step.
+// Head dims up to 128: ROWS rows × the whole head dim in registers, 4 keys (one texel of
+// probabilities) per step.
 const ATTEND_ROWS = /* wgsl */ `
 fn store4(at: u32, first: u32, x: vec4f) {
   for (var c = 0u; c < 4u; c++) {
@@ -159,14 +165,14 @@ fn store4(at: u32, first: u32, x: vec4f) {
   let b = p.b0 + zb;
   let kvb = p.kvmap[zb / 4u][zb % 4u];
   let vbase = kvb * p.vb + h * p.vh;
-  let pa@R = ((b * p.heads + h) * p.rows + min(row0 + @Ru, p.rows - 1u)) * p.sk;
+  let pa@R = b * p.pb + h * p.ph + min(row0 + @Ru, p.rows - 1u) * p.ps;
   var o@R_@D = vec4f(0.0);
-  for (var j = 0u; j < p.sk; j += KEYS) {
+  for (var j = 0u; j < p.sk; j += 4u) {
     let va@C = vbase + min(j + @Cu, p.sk - 1u) * p.vs;
-    let w@R_@C = select(f32(probs[pa@R + min(j + @Cu, p.sk - 1u)]), 0.0, j + @Cu >= p.sk);
+    let w@R = ptexel(pa@R + j / 4u);
     // @for D
     let v@C = vtexel(va@C + @Du);
-    o@R_@D += @SUM_C(w@R_@C * v@C);
+    o@R_@D += @SUM_C(w@R[@C] * v@C);
     // @end
   }
   let oa@R = b * p.ob + h * p.oh + (p.row0 + row0 + @Ru) * p.os;
@@ -177,7 +183,7 @@ const MAX_BATCH_PER_LAUNCH = 64; // entries of Params.kvmap
 const PROBS_WG = 16;
 /** Heads up to this width use the unrolled kernels (rows in registers); wider ones loop. */
 const UNROLL_MAX_DIM = 128;
-/** Rows per invocation and keys per step of the unrolled kernels. */
+/** Rows per invocation and keys per step of the unrolled kernels (attend steps 4 keys). */
 export const ROWS_SHAPE = { R: 8, C: 2 };
 
 interface ProbsJob {
@@ -245,6 +251,7 @@ function recordProbs(
 
 /** Records out rows [row0, row0 + rows) = probs [B, H, rows, Sk] · V. */
 function recordAttend(
+  op: string,
   probs: Tensor,
   v: AttnOperand,
   vs: StagedOperand,
@@ -255,8 +262,14 @@ function recordAttend(
 ): void {
   const gpu = probs.gpu;
   const d4 = Math.ceil(v.dim / 4), unrolled = v.dim <= UNROLL_MAX_DIM;
-  const head = ATTEND_HEAD.replace("V_FORMAT", vs.format);
-  const body = unrolled ? expandTemplate(ATTEND_ROWS, { ...ROWS_SHAPE, D: d4 }) : ATTEND_LOOP;
+  // the probabilities as texels of 4 keys (a copy when Sk % 4 == 0, else zero-padded)
+  const pb = probs.shape[1] * rows * v.seq;
+  const po = { tensor: probs, batch: out.batch, heads: v.heads, seq: rows, dim: v.seq };
+  const ps = stageOperand("p", { ...po, sb: pb, sh: rows * v.seq, ss: v.seq }, op);
+  const head = ATTEND_HEAD.replace("V_FORMAT", vs.format).replace("P_FORMAT", ps.format);
+  const body = unrolled
+    ? expandTemplate(ATTEND_ROWS, { R: ROWS_SHAPE.R, C: 4, D: d4 })
+    : ATTEND_LOOP;
   const program = {
     name: "attend_probs",
     wgsl: withTypes(gpu, head + body, { T: probs.dtype }),
@@ -265,13 +278,13 @@ function recordAttend(
   const groups = Math.ceil(rows / ((unrolled ? ROWS_SHAPE.R : 4) * PROBS_WG));
   for (let b0 = 0; b0 < out.batch; b0 += MAX_BATCH_PER_LAUNCH) {
     const nb = Math.min(MAX_BATCH_PER_LAUNCH, out.batch - b0);
-    const u = new Uint32Array(16 + 64);
+    const u = new Uint32Array(20 + 64);
     u.set([out.seq, v.seq, v.dim, vs.wsh, vs.tb, vs.th, vs.ts, d4, out.sb, out.sh, out.ss, row0]);
-    u.set([rows, b0, v.heads, 0], 12);
-    u.set(kvmap.slice(b0, b0 + nb), 16);
+    u.set([rows, b0, v.heads, ps.wsh, ps.tb, ps.th, ps.ts, 0], 12);
+    u.set(kvmap.slice(b0, b0 + nb), 20);
     gpu.dispatch(
       program,
-      [probs, vs.view, out.tensor],
+      [ps.view, vs.view, out.tensor],
       [groups, unrolled ? 1 : Math.ceil(d4 / 4), nb * v.heads],
       u,
     );
@@ -344,7 +357,7 @@ export function attendProbs(probs: Tensor, v: Tensor, options: AttendProbsOption
   const kvmap = kvBatchMap(op, s[0], vo.batch, options.kvBatch);
   const out = outputLike({ ...vo, batch: s[0] }, s[2], vo.dim, "attend_probs");
   if (out.tensor.size > 0) {
-    recordAttend(probs, vo, stageOperand("v", vo, op), out, kvmap, 0, s[2]);
+    recordAttend(op, probs, vo, stageOperand("v", vo, op), out, kvmap, 0, s[2]);
   }
   return out.tensor;
 }
@@ -381,7 +394,7 @@ export function attentionByProbs(
     for (let row0 = 0; row0 < q.seq; row0 += chunk) {
       const rows = Math.min(chunk, q.seq - row0);
       recordProbs(job, staged, probs, row0, rows);
-      recordAttend(probs, v, vs, out, options.kvmap, row0, rows);
+      recordAttend(op, probs, v, vs, out, options.kvmap, row0, rows);
     }
   } finally {
     probs.dispose(); // the pool keeps it alive until the recorded work is submitted

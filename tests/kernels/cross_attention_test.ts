@@ -16,6 +16,9 @@ const CASES: AttnCase[] = [
   { batch: 1, heads: 2, sq: 5, sk: 7, dim: 6, scale: 1, bias: "shared" },
   { batch: 3, heads: 1, sq: 9, sk: 13, dim: 8, kvCount: 1, kvBatch: [0, 0, 0], bias: "batch" },
   { batch: 2, heads: 2, sq: 21, sk: 120, dim: 8, mask: true, tokenMajor: true, f16: true },
+  // past 128 the looped kernels run: bias, mask, a fully masked row, Sk not a multiple of 4
+  { batch: 2, heads: 2, sq: 9, sk: 11, dim: 132, bias: "batch", mask: true, fullyMasked: true },
+  { batch: 1, heads: 1, sq: 6, sk: 9, dim: 136, f16: true, mask: true },
 ];
 
 Deno.test({
@@ -72,6 +75,7 @@ Deno.test({
       [{ batch: 2, heads: 3, sq: 33, sk: 120, dim: 72, tokenMajor: true }, false],
       [{ batch: 3, heads: 2, sq: 7, sk: 5, dim: 6, kvCount: 1, kvBatch: [0, 0, 0] }, false],
       [{ batch: 1, heads: 1, sq: 9, sk: 70, dim: 512 }, false],
+      [{ batch: 2, heads: 2, sq: 7, sk: 11, dim: 132, tokenMajor: true }, false],
       [{ batch: 2, heads: 2, sq: 17, sk: 120, dim: 8, tokenMajor: true, f16: true }, true],
     ];
     for (const [c, f16] of cases) {
