@@ -9,7 +9,7 @@ override RECOMPUTE: bool = false; // f16 probs cannot hold raw scores: compute t
 // Every vector and matrix below is indexed by constants: on lavapipe one dynamic index moves a
 // variable to per-lane scratch memory, which costs more than the arithmetic.
 fn qtexel(i: u32) -> vec4f {
-  return textureLoad(qt, vec2u(i & ((1u << p.wsh) - 1u), i >> p.wsh));
+  return textureLoad(qt, vec2u(i & ((1u << p.qwsh) - 1u), i >> p.qwsh));
 }
 fn keep(kvb: u32, j: u32) -> vec4<bool> {
   return vec4<bool>(!masked(kvb, j), !masked(kvb, j + 1u), !masked(kvb, j + 2u),

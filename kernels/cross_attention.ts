@@ -55,7 +55,7 @@ struct Params {
   qb: u32, qh: u32, qs: u32, scale: f32,
   kb: u32, kh: u32, ks: u32, row0: u32,
   rows: u32, bb: u32, bh: u32, bi: u32,
-  mb: u32, b0: u32, heads: u32, p0: u32,
+  mb: u32, b0: u32, heads: u32, qwsh: u32,
   kvmap: array<vec4u, 16>,
 }
 @group(0) @binding(1) var kt: texture_storage_2d<K_FORMAT, read>;
@@ -91,11 +91,11 @@ const PROBS_ROWS = /* wgsl */ `
   let h = wid.z % p.heads;
   let b = p.b0 + zb;
   let kvb = p.kvmap[zb / 4u][zb % 4u];
-  let wm = (1u << p.wsh) - 1u;
   let kbase = kvb * p.kb + h * p.kh;
   let r@R = min(row0 + @Ru, p.rows - 1u);
   let qa@R = b * p.qb + h * p.qh + (p.row0 + r@R) * p.qs;
-  let q@R_@D = textureLoad(qt, vec2u((qa@R + @Du) & wm, (qa@R + @Du) >> p.wsh), 0) * p.scale;
+  let qm = (1u << p.qwsh) - 1u;
+  let q@R_@D = textureLoad(qt, vec2u((qa@R + @Du) & qm, (qa@R + @Du) >> p.qwsh), 0) * p.scale;
   var m@R = -1e30;
   var l@R = 0.0;
   for (var j = 0u; j < p.sk; j += KEYS) {
@@ -206,7 +206,6 @@ function recordProbs(
 ): void {
   const { op, q, k } = job, gpu = probs.gpu;
   const { q: qs, k: ks } = staged;
-  if (qs.wsh !== ks.wsh) throw new RangeError(`Cannot run ${op}: q and k textures differ in width`);
   const types: Record<string, DType> = {
     T: probs.dtype,
     BT: job.bias?.dtype ?? "f32",
@@ -241,9 +240,9 @@ function recordProbs(
   for (let b0 = 0; b0 < q.batch; b0 += MAX_BATCH_PER_LAUNCH) {
     const nb = Math.min(MAX_BATCH_PER_LAUNCH, q.batch - b0);
     const u = new Uint32Array(20 + 64);
-    u.set([q.seq, k.seq, d4, qs.wsh, qs.tb, qs.th, qs.ts, 0]);
+    u.set([q.seq, k.seq, d4, ks.wsh, qs.tb, qs.th, qs.ts, 0]);
     new Float32Array(u.buffer)[7] = job.scale * Math.LOG2E;
-    u.set([ks.tb, ks.th, ks.ts, row0, rows, ...biasStrides, maskStride, b0, q.heads, 0], 8);
+    u.set([ks.tb, ks.th, ks.ts, row0, rows, ...biasStrides, maskStride, b0, q.heads, qs.wsh], 8);
     u.set(job.kvmap.slice(b0, b0 + nb), 20);
     gpu.dispatch(program, bindings, [groups, 1, nb * q.heads], u);
   }

@@ -52,7 +52,7 @@ struct Params {
   kb: u32, kh: u32, ks: u32, vb: u32,
   vh: u32, vs: u32, ob: u32, oh: u32,
   os: u32, bb: u32, bh: u32, bi: u32,
-  mb: u32, b0: u32, p1: u32, p2: u32,
+  mb: u32, b0: u32, qwsh: u32, p2: u32,
   kvmap: array<vec4u, 16>,
 }
 @group(0) @binding(3) var<storage, read_write> out: array<T>;
@@ -96,7 +96,8 @@ fn store4(at: u32, first: u32, x: vec4f) {
   let kbase = kvb * p.kb + h * p.kh;
   let vbase = kvb * p.vb + h * p.vh;
   let qa@R = qbase + min(row0 + @Ru, p.sq - 1u) * p.qs;
-  let q@R_@D = textureLoad(qt, vec2u((qa@R + @Du) & wm, (qa@R + @Du) >> p.wsh), 0) * p.scale;
+  let qm = (1u << p.qwsh) - 1u;
+  let q@R_@D = textureLoad(qt, vec2u((qa@R + @Du) & qm, (qa@R + @Du) >> p.qwsh), 0) * p.scale;
   var o@R_@D = vec4f(0.0);
   var m@R = -1e30;
   var l@R = 0.0;
@@ -288,7 +289,7 @@ export function flashAttention(
   const flags = { HAS_BIAS: options.bias ? 1 : 0, HAS_MASK: options.keyMask ? 1 : 0 };
   let program, inputs;
   let strides: { q: number[]; k: number[]; v: number[] };
-  let wsh = 0;
+  let wsh = 0, qwsh = 0;
   if (variant.name === "texture_rows") {
     const [qs, ks, vs] = [["q", qo], ["k", ko], ["v", vo]].map(([role, x]) =>
       stageOperand(role as string, x as AttnOperand, op)
@@ -301,9 +302,9 @@ export function flashAttention(
     };
     inputs = [qs.view, ks.view, vs.view];
     strides = { q: [qs.tb, qs.th, qs.ts], k: [ks.tb, ks.th, ks.ts], v: [vs.tb, vs.th, vs.ts] };
-    wsh = qs.wsh;
-    if (ks.wsh !== wsh || vs.wsh !== wsh) {
-      throw new RangeError(`Cannot run ${op}: q, k and v need textures of one width`);
+    [wsh, qwsh] = [ks.wsh, qs.wsh];
+    if (vs.wsh !== wsh) {
+      throw new RangeError(`Cannot run ${op}: k and v need textures of one width`);
     }
   } else {
     program = {
@@ -328,7 +329,7 @@ export function flashAttention(
     u.set([qo.seq, ko.seq, qo.dim, wsh, ...strides.q], 0);
     f[7] = scale * Math.LOG2E;
     u.set([...strides.k, ...strides.v, out.sb, out.sh, out.ss], 8);
-    u.set([...(biasStrides ?? [0, 0, 0]), maskStride ?? 0, b0, 0, 0], 17);
+    u.set([...(biasStrides ?? [0, 0, 0]), maskStride ?? 0, b0, qwsh, 0], 17);
     u.set(kvmap.slice(b0, b0 + nb), 24);
     gpu.dispatch(program, bindings, [groups, qo.heads, nb], u);
   }

@@ -1,7 +1,8 @@
 // flashAttention() against flashAttentionRef(), every variant pinned in turn. Tolerance per
 // element: |gpu - ref| <= atol + rtol·|ref|, f32 atol 1e-5 rtol 1e-4; f16 storage atol 1e-3
-// rtol 1e-2 with the reference fed the same f16-rounded inputs. Head dims 64 and 72 live in
-// flash_attention_wide_test.ts (their unrolled CPU kernels take seconds to compile).
+// rtol 1e-2 with the reference fed the same f16-rounded inputs. Head dims 72 and 64 live in
+// flash_attention_wide_test.ts and flash_attention_t5_test.ts (their unrolled CPU kernels take
+// seconds to compile).
 
 import { assertEquals, assertThrows } from "@std/assert";
 import { Tensor } from "../../tensor/tensor.ts";
