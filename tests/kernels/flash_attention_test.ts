@@ -8,6 +8,7 @@ import { assertEquals, assertThrows } from "@std/assert";
 import { Tensor } from "../../tensor/tensor.ts";
 import { FLASH_ATTENTION_VARIANTS, flashAttention } from "../../kernels/flash_attention.ts";
 import { withVariant } from "../../kernels/_variant.ts";
+import { releaseAttentionTextures } from "../../kernels/_attention.ts";
 import { GPU_TEST, randomArray, testGpu } from "../_harness.ts";
 import { type AttnCase, caseLabel, checkFlashCase } from "./_attention_cases.ts";
 
@@ -66,7 +67,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "flashAttention() keeps q's layout and names shapes in its errors",
+  name: "flashAttention() keeps q's layout, survives releaseAttentionTextures() and names shapes " +
+    "in its errors",
   ...GPU_TEST,
   async fn() {
     const gpu = await testGpu();
@@ -75,6 +77,11 @@ Deno.test({
     const q = t([2, 5, 24]), k = t([2, 7, 24]), v = t([2, 7, 24]);
     const out = flashAttention(q, k, v, { heads: 3 });
     assertEquals(out.shape, [2, 5, 24]);
+    const first = await out.toArray();
+    releaseAttentionTextures(gpu); // the staging textures come back on the next call
+    const again = flashAttention(q, k, v, { heads: 3 });
+    assertEquals(await again.toArray(), first);
+    again.dispose();
     assertThrows(() => flashAttention(q, k, v), TypeError, "options.heads is needed");
     assertThrows(
       () => flashAttention(q, k, t([2, 6, 24]), { heads: 3 }),
