@@ -51,7 +51,7 @@ export async function timeOp(
 ): Promise<OpTiming> {
   const repeats = options.repeats ?? 5, inner = options.inner ?? 1;
   let t0 = performance.now();
-  scope(fn);
+  scope(() => void fn()); // returned tensors are freed too
   await gpu.sync();
   const compileMs = performance.now() - t0;
   const samples: number[] = [];
@@ -67,7 +67,7 @@ export async function timeOp(
     try {
       for (let r = 0; r < repeats; r++) {
         gpu.recorder.timestamp(querySet, 0);
-        for (let i = 0; i < inner; i++) scope(fn);
+        for (let i = 0; i < inner; i++) scope(() => void fn()); // returned tensors are freed too
         gpu.recorder.timestamp(querySet, 1);
         gpu.recorder.encoder().resolveQuerySet(querySet, 0, 2, resolve, 0);
         const ns = new BigUint64Array(await gpu.recorder.read(resolve, 0, 16));
@@ -82,7 +82,7 @@ export async function timeOp(
   for (let r = 0; r < repeats; r++) {
     await gpu.sync();
     t0 = performance.now();
-    for (let i = 0; i < inner; i++) scope(fn);
+    for (let i = 0; i < inner; i++) scope(() => void fn()); // returned tensors are freed too
     await gpu.sync();
     samples.push((performance.now() - t0) / inner);
   }
