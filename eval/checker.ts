@@ -78,6 +78,8 @@ export interface ObjectResult {
 export interface RegionResult extends ObjectResult {
   /** The segmented object, one byte a pixel (1 = object). */
   mask: Uint8Array;
+  /** The segment's soft alpha map (see `segmentObjectSoft`). */
+  alpha: Float32Array;
 }
 
 function isOn(mask: Mask, i: number): boolean {
@@ -257,10 +259,15 @@ export function rasterizeShape(
   width: number,
   height: number,
 ): Uint8Array {
-  return rasterizeWindow(shape, box, [0, 0, width, height]);
+  const counts = rasterizeWindow(shape, box, [0, 0, width, height]);
+  for (let i = 0; i < counts.length; i++) counts[i] = counts[i] >= SUBSAMPLES / 2 ? 1 : 0;
+  return counts;
 }
 
-/** `rasterizeShape` into the window [x0, x1) x [y0, y1) only: a (x1-x0) x (y1-y0) mask. */
+/**
+ * Coverage counts (0..16 inside sub-samples per pixel) of a shape over the window
+ * [x0, x1) x [y0, y1) only: a (x1-x0) x (y1-y0) array.
+ */
 function rasterizeWindow(
   shape: Shape,
   box: { x: number; y: number; w: number; h: number },
@@ -301,10 +308,11 @@ function rasterizeWindow(
       }
     }
   }
-  const half = (ss * ss) / 2;
-  for (let i = 0; i < counts.length; i++) counts[i] = counts[i] >= half ? 1 : 0;
   return counts;
 }
+
+/** Sub-samples per pixel in `rasterizeWindow` (4 x 4). */
+const SUBSAMPLES = 16;
 
 /** Bounding box [x0, y0, x1, y1] (inclusive) of a mask, or null when it is empty. */
 export function maskBox(
@@ -325,15 +333,49 @@ export function maskBox(
   return x1 < 0 ? null : [x0, y0, x1, y1];
 }
 
-/** IoU of two same-sized 0/1 masks. */
-function iou01(a: Uint8Array, b: Uint8Array): number {
+/** Soft IoU of two same-sized maps with values in [0, 1]: sum of minima over sum of maxima. */
+function softIou(a: Float32Array, b: Float32Array): number {
   let inter = 0;
   let union = 0;
   for (let i = 0; i < a.length; i++) {
-    inter += a[i] & b[i];
-    union += a[i] | b[i];
+    const x = a[i], y = b[i];
+    if (x < y) {
+      inter += x;
+      union += y;
+    } else {
+      inter += y;
+      union += x;
+    }
   }
   return union === 0 ? 0 : inter / union;
+}
+
+/** Separable Gaussian blur of a w x h map (edges clamped), in place. */
+function gaussianBlur(map: Float32Array, w: number, h: number, sigma: number): void {
+  const r = Math.max(1, Math.ceil(2.5 * sigma));
+  const k = new Float32Array(2 * r + 1);
+  let sum = 0;
+  for (let i = -r; i <= r; i++) sum += k[i + r] = Math.exp(-(i * i) / (2 * sigma * sigma));
+  for (let i = 0; i < k.length; i++) k[i] /= sum;
+  const tmp = new Float32Array(map.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let acc = 0;
+      for (let i = -r; i <= r; i++) {
+        acc += k[i + r] * map[y * w + Math.min(w - 1, Math.max(0, x + i))];
+      }
+      tmp[y * w + x] = acc;
+    }
+  }
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      let acc = 0;
+      for (let i = -r; i <= r; i++) {
+        acc += k[i + r] * tmp[Math.min(h - 1, Math.max(0, y + i)) * w + x];
+      }
+      map[y * w + x] = acc;
+    }
+  }
 }
 
 /** Largest amount (pixels) a template's box edge may move out of, or into, the mask's box. */
@@ -341,34 +383,39 @@ const FIT_OUT = 2.5;
 const FIT_IN = 1;
 
 /**
- * Fits one template to a mask: the template starts stretched over the mask's bounding box, then
- * each box edge moves by +-1 and +-0.5 pixels while the IoU improves (thin tips such as a
- * triangle's apex fall below half coverage, so a mask's box is a little smaller than its shape's).
+ * Fits one template to an object map (0/1 for a mask, or a soft alpha map): the template starts
+ * stretched over the map's box, then each box edge moves by +-1 and +-0.5 pixels while the IoU
+ * improves (thin tips such as a triangle's apex fall below half coverage, so a mask's box is a
+ * little smaller than its shape's). With `blur` = 0 the template is its coverage >= 0.5 (as the
+ * generator's masks); with `blur` > 0 it is its coverage fraction blurred by a Gaussian of that
+ * sigma (pixels), to compare with the soft alpha of a decoded image, and the IoU is soft.
  */
 function fitTemplate(
-  mask: Mask,
+  target: Float32Array,
   shape: Shape,
   box: [number, number, number, number],
   width: number,
   height: number,
   search: boolean,
+  blur: number,
 ): number {
   const [x0, y0, x1, y1] = box;
+  const m = blur > 0 ? 3 + Math.ceil(2.5 * blur) : 3;
   const win: [number, number, number, number] = [
-    Math.max(0, x0 - 3),
-    Math.max(0, y0 - 3),
-    Math.min(width, x1 + 4),
-    Math.min(height, y1 + 4),
+    Math.max(0, x0 - m),
+    Math.max(0, y0 - m),
+    Math.min(width, x1 + m + 1),
+    Math.min(height, y1 + m + 1),
   ];
   const ww = win[2] - win[0];
-  const target = new Uint8Array(ww * (win[3] - win[1]));
+  const wh = win[3] - win[1];
+  const t = new Float32Array(ww * wh);
   for (let y = win[1]; y < win[3]; y++) {
-    for (let x = win[0]; x < win[2]; x++) {
-      target[(y - win[1]) * ww + x - win[0]] = isOn(mask, y * width + x) ? 1 : 0;
-    }
+    for (let x = win[0]; x < win[2]; x++) t[(y - win[1]) * ww + x - win[0]] = target[y * width + x];
   }
   // edge offsets: left, top (positive = outwards), right, bottom
   const off = [0, 0, 0, 0];
+  const tpl = new Float32Array(ww * wh);
   const score = (o: number[]) => {
     const b = {
       x: x0 - o[0],
@@ -376,7 +423,14 @@ function fitTemplate(
       w: x1 - x0 + 1 + o[0] + o[2],
       h: y1 - y0 + 1 + o[1] + o[3],
     };
-    return iou01(target, rasterizeWindow(shape, b, win));
+    const counts = rasterizeWindow(shape, b, win);
+    if (blur > 0) {
+      for (let i = 0; i < counts.length; i++) tpl[i] = counts[i] / SUBSAMPLES;
+      gaussianBlur(tpl, ww, wh, blur);
+    } else {
+      for (let i = 0; i < counts.length; i++) tpl[i] = counts[i] >= SUBSAMPLES / 2 ? 1 : 0;
+    }
+    return softIou(t, tpl);
   };
   let best = score(off);
   if (!search) return best;
@@ -406,6 +460,27 @@ function fitTemplate(
 /** Templates whose unfitted IoU is this far below the best unfitted one are not fitted. */
 const FIT_MARGIN = 0.15;
 
+function bestShape(
+  target: Float32Array,
+  box: [number, number, number, number] | null,
+  width: number,
+  height: number,
+  blur: number,
+): ShapeResult {
+  const scores = Object.fromEntries(SHAPES.map((s) => [s, 0])) as Record<Shape, number>;
+  if (box === null) return { shape: null, iou: 0, scores, box };
+  for (const s of SHAPES) scores[s] = fitTemplate(target, s, box, width, height, false, blur);
+  const top = Math.max(...SHAPES.map((s) => scores[s]));
+  let best: Shape = SHAPES[0];
+  for (const s of SHAPES) {
+    if (scores[s] >= top - FIT_MARGIN) {
+      scores[s] = fitTemplate(target, s, box, width, height, true, blur);
+    }
+    if (scores[s] > scores[best]) best = s;
+  }
+  return { shape: best, iou: scores[best], scores, box };
+}
+
 /**
  * Shape of a mask: every template is stretched over the mask's bounding box; those within
  * `FIT_MARGIN` of the best IoU are then fitted (`fitTemplate`: edges nudged by up to a few pixels)
@@ -414,17 +489,30 @@ const FIT_MARGIN = 0.15;
  */
 export function classifyShape(mask: Mask, width: number, height: number): ShapeResult {
   checkMask({ width, height }, mask);
-  const scores = Object.fromEntries(SHAPES.map((s) => [s, 0])) as Record<Shape, number>;
-  const box = maskBox(mask, width, height);
-  if (box === null) return { shape: null, iou: 0, scores, box };
-  for (const s of SHAPES) scores[s] = fitTemplate(mask, s, box, width, height, false);
-  const top = Math.max(...SHAPES.map((s) => scores[s]));
-  let best: Shape = SHAPES[0];
-  for (const s of SHAPES) {
-    if (scores[s] >= top - FIT_MARGIN) scores[s] = fitTemplate(mask, s, box, width, height, true);
-    if (scores[s] > scores[best]) best = s;
-  }
-  return { shape: best, iou: scores[best], scores, box };
+  const target = new Float32Array(width * height);
+  for (let i = 0; i < target.length; i++) target[i] = isOn(mask, i) ? 1 : 0;
+  return bestShape(target, maskBox(mask, width, height), width, height, 0);
+}
+
+/** Gaussian sigma (pixels) applied to templates compared with a decoded image's soft alpha. */
+export const SOFT_BLUR = 0.7;
+
+/**
+ * Shape of a soft object map (alpha in [0, 1] per pixel, as `segmentObjectSoft` estimates): like
+ * `classifyShape`, but the templates are blurred coverage maps and the IoU is soft, so tips and
+ * notches that an autoencoder has smeared still count in proportion to what is left of them. The
+ * box starts as the bounding box of alpha >= 0.5.
+ */
+export function classifyShapeSoft(
+  alpha: Float32Array,
+  width: number,
+  height: number,
+  blur = SOFT_BLUR,
+): ShapeResult {
+  checkMask({ width, height }, alpha as unknown as Uint8Array);
+  const core = new Uint8Array(alpha.length);
+  for (let i = 0; i < alpha.length; i++) core[i] = alpha[i] >= 0.5 ? 1 : 0;
+  return bestShape(alpha, maskBox(core, width, height), width, height, blur);
 }
 
 /** Colour from the masked hue and shape from the mask itself (for a known object mask). */
@@ -467,18 +555,42 @@ export interface SegmentOptions {
   minSaturation?: number;
 }
 
+/** A segmented object: its mask (alpha >= 0.5) and its soft alpha map, both one value a pixel. */
+export interface Segment {
+  /** 1 = object: the largest 4-connected component of alpha >= 0.5, holes filled. */
+  mask: Uint8Array;
+  /** Estimated object coverage in [0, 1]; 0 away from the object and outside the region. */
+  alpha: Float32Array;
+}
+
 /**
  * Cuts the object out of `region` (for example the union of the source and target object masks,
  * dilated by a few pixels): object pixels are saturated and differ by more than `minDistance`
  * from every colour in a ring of background just outside the region. The largest 4-connected
  * component is kept, its holes are filled, and its edge is refined to the pixels that are at
- * least half object colour (see `refineByAlpha`). Returns one byte a pixel (1 = object).
+ * least half object colour (see `segmentObjectSoft`). Returns one byte a pixel (1 = object).
  */
 export function segmentObject(
   image: RgbaImage,
   region: Mask,
   options: SegmentOptions = {},
 ): Uint8Array {
+  return segmentObjectSoft(image, region, options).mask;
+}
+
+/**
+ * `segmentObject` with the soft alpha map. Anti-aliased or blurred edges make a saturation cut
+ * fatter or thinner than the object, so each pixel within 2 pixels of the saturated blob is
+ * modelled as a mix p = a*o + (1-a)*b of the object colour o (per-channel median over the blob)
+ * and the background sample b that explains it best; a pixel that no such mix explains (residual
+ * over 48 in RGB, e.g. another object) gets a = 0. The mask keeps a >= 0.5, as the generator's
+ * masks keep coverage >= 0.5.
+ */
+export function segmentObjectSoft(
+  image: RgbaImage,
+  region: Mask,
+  options: SegmentOptions = {},
+): Segment {
   checkMask(image, region);
   const { width, height, data } = image;
   const ringWidth = options.ring ?? 3;
@@ -488,7 +600,7 @@ export function segmentObject(
   const inRegion = new Uint8Array(n);
   for (let i = 0; i < n; i++) inRegion[i] = isOn(region, i) ? 1 : 0;
   const grown = dilate(inRegion, width, height, ringWidth);
-  // background samples: distinct colours of the ring, quantised to 4 levels per channel step
+  // background samples: distinct colours of the ring, quantised to 64 levels per channel
   const seen = new Set<number>();
   const bg: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -515,55 +627,49 @@ export function segmentObject(
     if (far) fg[i] = 1;
   }
   const blob = fillHoles(largestComponent(fg, width, height), width, height);
-  return refineByAlpha(image, blob, inRegion, bg);
-}
-
-/**
- * Anti-aliased edges make a saturation cut fatter than the object. Model each pixel near the blob
- * as a mix p = a*o + (1-a)*b of the object colour o (per-channel median over the blob) and the
- * background sample b that explains it best; keep the pixels with a >= 0.5, as the generator's
- * masks keep coverage >= 0.5.
- */
-function refineByAlpha(
-  image: RgbaImage,
-  blob: Uint8Array,
-  inRegion: Uint8Array,
-  bg: number[],
-): Uint8Array {
-  const { width, height, data } = image;
+  const alpha = new Float32Array(n);
   const chans: number[][] = [[], [], []];
-  for (let i = 0; i < blob.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (!blob[i]) continue;
     for (let c = 0; c < 3; c++) chans[c].push(data[4 * i + c]);
   }
-  if (chans[0].length === 0 || bg.length === 0) return blob;
+  if (chans[0].length === 0 || bg.length === 0) {
+    for (let i = 0; i < n; i++) alpha[i] = blob[i];
+    return { mask: blob, alpha };
+  }
   const o = chans.map((v) => {
     v.sort((a, b) => a - b);
     return v[(v.length - 1) >> 1];
   });
-  const near = dilate(blob, width, height, 1);
-  const out = new Uint8Array(blob.length);
-  for (let i = 0; i < blob.length; i++) {
+  const near = dilate(blob, width, height, 2);
+  const maxRes = 48 * 48;
+  for (let i = 0; i < n; i++) {
     if (!near[i] || !inRegion[i]) continue;
-    const p = [data[4 * i], data[4 * i + 1], data[4 * i + 2]];
+    const p0 = data[4 * i], p1 = data[4 * i + 1], p2 = data[4 * i + 2];
     let bestRes = Infinity;
     let bestAlpha = 0;
     for (let k = 0; k < bg.length; k += 3) {
-      const d = [o[0] - bg[k], o[1] - bg[k + 1], o[2] - bg[k + 2]];
-      const q = [p[0] - bg[k], p[1] - bg[k + 1], p[2] - bg[k + 2]];
-      const dd = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
+      const d0 = o[0] - bg[k], d1 = o[1] - bg[k + 1], d2 = o[2] - bg[k + 2];
+      const q0 = p0 - bg[k], q1 = p1 - bg[k + 1], q2 = p2 - bg[k + 2];
+      const dd = d0 * d0 + d1 * d1 + d2 * d2;
       if (dd === 0) continue;
-      const a = Math.min(1, Math.max(0, (q[0] * d[0] + q[1] * d[1] + q[2] * d[2]) / dd));
-      const r0 = q[0] - a * d[0], r1 = q[1] - a * d[1], r2 = q[2] - a * d[2];
+      const a = Math.min(1, Math.max(0, (q0 * d0 + q1 * d1 + q2 * d2) / dd));
+      const r0 = q0 - a * d0, r1 = q1 - a * d1, r2 = q2 - a * d2;
       const res = r0 * r0 + r1 * r1 + r2 * r2;
       if (res < bestRes) {
         bestRes = res;
         bestAlpha = a;
       }
     }
-    if (bestAlpha >= 0.5) out[i] = 1;
+    alpha[i] = bestRes <= maxRes ? bestAlpha : 0;
   }
-  return fillHoles(largestComponent(out, width, height), width, height);
+  const half = new Uint8Array(n);
+  for (let i = 0; i < n; i++) half[i] = alpha[i] >= 0.5 ? 1 : 0;
+  const mask = fillHoles(largestComponent(half, width, height), width, height);
+  // keep alpha only around the kept component (drops other blobs), and 1 inside it
+  const keep = dilate(mask, width, height, 2);
+  for (let i = 0; i < n; i++) alpha[i] = mask[i] ? Math.max(alpha[i], 0.5) : keep[i] ? alpha[i] : 0;
+  return { mask, alpha };
 }
 
 /** The largest 4-connected component of a mask (ties: the first found in row order). */
@@ -638,13 +744,23 @@ export function fillHoles(mask: Uint8Array, width: number, height: number): Uint
 
 /**
  * Classifies the object inside `region` of an image whose object mask is unknown (an edited
- * image): `segmentObject`, then colour and shape from the segment.
+ * image): `segmentObjectSoft`, then colour from the segment's mask and shape from its soft alpha
+ * (`classifyShapeSoft`, robust to edges an autoencoder has smeared).
  */
 export function classifyInRegion(
   image: RgbaImage,
   region: Mask,
   options: SegmentOptions = {},
 ): RegionResult {
-  const mask = segmentObject(image, region, options);
-  return { ...classifyObject(image, mask), mask };
+  const seg = segmentObjectSoft(image, region, options);
+  const colourResult = classifyColour(image, seg.mask);
+  const shapeResult = classifyShapeSoft(seg.alpha, image.width, image.height);
+  return {
+    colour: colourResult.colour,
+    shape: shapeResult.shape,
+    colourResult,
+    shapeResult,
+    mask: seg.mask,
+    alpha: seg.alpha,
+  };
 }

@@ -4,8 +4,13 @@
 //     --out tools/scenes/out/eval.bin.gz --index tools/scenes/out/eval.json
 //   tools/.venv/bin/python tools/scenes/generate.py raw --stream 2 --count 600 --targets \
 //     --out tools/scenes/out/val.bin.gz --index tools/scenes/out/val.json
-//   deno run -A eval/validate_checker.ts tools/scenes/out/eval tools/scenes/out/val \
-//     > tests/fixtures/scenes/checker_validation.json
+//   tools/.venv/bin/python tools/scenes/generate.py raw --stream 3 --count 100 --targets \
+//     --out tools/scenes/out/subset.bin.gz --index tools/scenes/out/subset.json
+//   # the same scenes after a VAE round trip (needs tools/train/ckpt/vae/final):
+//   tools/.venv/bin/python tools/train/vae_roundtrip.py --stream 1 --count 192 --out tools/scenes/out/eval_vae
+//   tools/.venv/bin/python tools/train/vae_roundtrip.py --stream 2 --count 300 --out tools/scenes/out/val_vae
+//   deno run -A eval/validate_checker.ts tools/scenes/out/{eval,val,subset,eval_vae,val_vae} \
+//     > tests/fixtures/scenes/checker/validation.json
 //
 // Each argument is a dump's path without the `.bin.gz` / `.json` suffix.
 
