@@ -7,6 +7,7 @@ import {
   classifyColour,
   classifyInRegion,
   classifyShape,
+  classifyShapeSoft,
   COLOUR_HUES,
   COLOURS,
   dilate,
@@ -92,6 +93,26 @@ Deno.test("classifyShape() recognises every template at several sizes and aspect
     }
   }
   assertEquals(classifyShape(new Uint8Array(w * h), w, h).shape, null);
+});
+
+Deno.test("classifyShapeSoft() recognises blurred shapes from their soft alpha", () => {
+  const w = 48, h = 48;
+  for (const s of SHAPES) {
+    const mask = rasterizeShape(s, { x: 10, y: 12, w: 24, h: 24 }, w, h);
+    // 3x3 box blur, as a stand-in for what an autoencoder does to edges
+    const alpha = new Float32Array(w * h);
+    for (let y = 1; y < h - 1; y++) {
+      for (let x = 1; x < w - 1; x++) {
+        let acc = 0;
+        for (let dy = -1; dy <= 1; dy++) {
+          for (let dx = -1; dx <= 1; dx++) acc += mask[(y + dy) * w + x + dx];
+        }
+        alpha[y * w + x] = acc / 9;
+      }
+    }
+    const r = classifyShapeSoft(alpha, w, h);
+    assertEquals(r.shape, s, `${s}: ${JSON.stringify(r.scores)}`);
+  }
 });
 
 Deno.test("classifyInRegion() segments a saturated object off a striped background", () => {
