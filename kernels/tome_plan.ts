@@ -10,8 +10,8 @@
 //            buffers, and a register block of R sources × 4·J destinations reuses each fetch
 //   reduce   (only when the destinations are split into chunks) combines chunk maxima in order
 //   rank     rank(a) = #{a' : best(a') > best(a), or equal and a' < a}; rank < r means merged
-//   scan, fill, sort   group the merged sources by destination in rank order (tomesd's
-//            scatter_reduce order), as token positions, for a gather-style scatter-mean
+//   scan, group   group the merged sources by destination in rank order (tomesd's scatter_reduce
+//            order), as token positions, for a gather-style scatter-mean
 
 import { Tensor } from "../tensor/tensor.ts";
 import { isFloat } from "../tensor/dtype.ts";
@@ -117,8 +117,7 @@ const SCAN_WGSL = /* wgsl */ `
 struct Params { nd: u32, batch: u32 }
 @group(0) @binding(0) var<storage, read> counts: array<i32>;
 @group(0) @binding(1) var<storage, read_write> offsets: array<i32>;
-@group(0) @binding(2) var<storage, read_write> cursor: array<i32>;
-@group(0) @binding(3) var<uniform> p: Params;
+@group(0) @binding(2) var<uniform> p: Params;
 override WG: u32 = 64;
 @compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let b = gid.x; // one serial scan per batch row: nd is at most a few thousand
@@ -126,49 +125,33 @@ override WG: u32 = 64;
   var s = 0;
   for (var d = b * p.nd; d < (b + 1u) * p.nd; d++) {
     offsets[d] = s;
-    cursor[d] = s;
     s += counts[d];
   }
 }`;
 
-const FILL_WGSL = /* wgsl */ `
-struct Params { nd: u32, r: u32 }
-@group(0) @binding(0) var<storage, read> mergedDst: array<i32>;
-@group(0) @binding(1) var<storage, read_write> cursor: array<atomic<i32>>;
-@group(0) @binding(2) var<storage, read_write> groups: array<i32>;
-@group(0) @binding(3) var<uniform> p: Params;
-override WG: u32 = 64;
-@compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let k = gid.x;
-  if (k >= p.r) { return; }
-  let b = gid.z;
-  let d = u32(mergedDst[b * p.r + k]);
-  let slot = atomicAdd(&cursor[b * p.nd + d], 1);
-  groups[b * p.r + u32(slot)] = i32(k);
-}`;
-
-const SORT_WGSL = /* wgsl */ `
+// Each merged source finds its slot in its destination's group by counting the lower-ranked
+// sources with the same destination: deterministic, rank order by construction, one loop of at
+// most r steps per invocation. (An atomic fill plus an in-place insertion sort per destination was
+// racy in order and, when every source picks one destination, ran ~65k loop steps in one
+// invocation: llvmpipe cuts loops off at 65535 iterations, so the group came out unconverted.)
+const GROUP_WGSL = /* wgsl */ `
 struct Params { nd: u32, r: u32 }
 @group(0) @binding(0) var<storage, read> offsets: array<i32>;
-@group(0) @binding(1) var<storage, read> counts: array<i32>;
-@group(0) @binding(2) var<storage, read> mergedSrc: array<i32>;
+@group(0) @binding(1) var<storage, read> mergedSrc: array<i32>;
+@group(0) @binding(2) var<storage, read> mergedDst: array<i32>;
 @group(0) @binding(3) var<storage, read> part: array<i32>;
 @group(0) @binding(4) var<storage, read_write> groups: array<i32>;
 @group(0) @binding(5) var<uniform> p: Params;
 override WG: u32 = 64;
 @compute @workgroup_size(WG) fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let d = gid.x;
-  if (d >= p.nd) { return; }
+  let k = gid.x;
+  if (k >= p.r) { return; }
   let b = gid.z;
-  let g = b * p.r + u32(offsets[b * p.nd + d]);
-  let n = u32(counts[b * p.nd + d]);
-  for (var i = 1u; i < n; i++) { // insertion sort by rank (the fill order is racy)
-    let v = groups[g + i];
-    var j = i;
-    while (j > 0u && groups[g + j - 1u] > v) { groups[g + j] = groups[g + j - 1u]; j--; }
-    groups[g + j] = v;
-  }
-  for (var i = 0u; i < n; i++) { groups[g + i] = part[mergedSrc[b * p.r + u32(groups[g + i])]]; }
+  let o = b * p.r;
+  let d = mergedDst[o + k];
+  var slot = 0u;
+  for (var j = 0u; j < k; j++) { slot += select(0u, 1u, mergedDst[o + j] == d); }
+  groups[o + u32(offsets[b * p.nd + u32(d)]) + slot] = part[mergedSrc[o + k]];
 }`;
 
 /** Options of `tomePlan`. */
@@ -377,23 +360,16 @@ function recordPlan(x: Tensor, plan: TomePlan): void {
     [groups(Math.ceil(ns / 4), 64), 1, batch],
     u32(ns, nd, r, 0),
   );
-  const cursor = Tensor.empty(gpu, [batch, nd], "i32", "tome cursor");
   gpu.dispatch(
     prog("scan", SCAN_WGSL),
-    [plan.counts, plan.offsets, cursor],
+    [plan.counts, plan.offsets],
     [groups(batch, 64)],
     u32(nd, batch),
   );
-  gpu.dispatch(prog("fill", FILL_WGSL), [plan.mergedDst, cursor, plan.groups], [
-    groups(r, 64),
-    1,
-    batch,
-  ], u32(nd, r));
-  cursor.dispose();
   gpu.dispatch(
-    prog("sort", SORT_WGSL),
-    [plan.offsets, plan.counts, plan.mergedSrc, plan.partition, plan.groups],
-    [groups(nd, 64), 1, batch],
+    prog("group", GROUP_WGSL),
+    [plan.offsets, plan.mergedSrc, plan.mergedDst, plan.partition, plan.groups],
+    [groups(r, 64), 1, batch],
     u32(nd, r),
   );
 }
