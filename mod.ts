@@ -74,3 +74,59 @@ export {
   type TokenizeOptions,
 } from "./model/t5/tokenizer.ts";
 export { parseSpieceModel, type SpieceModel, SpieceModelError } from "./model/t5/spiece_model.ts";
+export {
+  linear,
+  type LinearOptions,
+  matmul,
+  type MatmulOptions,
+  packWeight,
+} from "./kernels/matmul.ts";
+export { flashAttention, type FlashAttentionOptions } from "./kernels/flash_attention.ts";
+export {
+  attendProbs,
+  type AttendProbsOptions,
+  attentionProbs,
+  type AttentionProbsOptions,
+} from "./kernels/cross_attention.ts";
+export { layerNorm, type LayerNormOptions } from "./kernels/layer_norm.ts";
+export { groupNorm, type GroupNormOptions } from "./kernels/group_norm.ts";
+export { rmsNorm, type RmsNormOptions } from "./kernels/rms_norm.ts";
+export { conv2d, type Conv2dOptions, upsampleNearest2x } from "./kernels/conv2d.ts";
+export { releaseScratchTextures } from "./kernels/_texture.ts";
+export { type TomePlan, tomePlan, type TomePlanOptions } from "./kernels/tome_plan.ts";
+export { tomeMerge, tomeUnmerge } from "./kernels/tome_merge.ts";
+export { DPMSolverMultistepScheduler, DpmSolverState } from "./pipeline/dpm_solver.ts";
+export { DDIMScheduler } from "./pipeline/ddim.ts";
+export { schedulerFromConfig } from "./pipeline/scheduler.ts";
+export {
+  ddimInversion,
+  type DpmInversionOptions,
+  dpmSolverInversion,
+  type EpsModel,
+  type InversionResult,
+} from "./pipeline/inversion.ts";
+export {
+  type EncodedPrompt,
+  loadPipeline,
+  type LoadPipelineOptions,
+  PixArtPipeline,
+} from "./pipeline/pixart_pipeline.ts";
+export {
+  decodeLatents,
+  edit,
+  encodeImage,
+  generate,
+  generateLatents,
+  type GenerateOptions,
+  invert,
+} from "./pipeline/edit.ts";
+export type { EditOptions, EditResult, ProgressEvent } from "./pipeline/edit_options.ts";
+export { processingSize } from "./pipeline/size_policy.ts";
+export { type PixArtInputs, PixArtTransformer } from "./model/pixart/transformer.ts";
+export { parsePixArtConfig, type PixArtConfig } from "./model/pixart/config.ts";
+export { T5Encoder } from "./model/t5/encoder.ts";
+export { parseT5Config, type T5Config } from "./model/t5/config.ts";
+export { AutoencoderKL } from "./model/vae/autoencoder_kl.ts";
+export { parseVaeConfig, type VaeConfig } from "./model/vae/config.ts";
+export { sideBySide } from "./image/grid.ts";
+export { overlayHeatmap } from "./image/heatmap.ts";

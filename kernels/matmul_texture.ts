@@ -15,7 +15,7 @@ import { grid1d, LINEAR_ID, MAIN_1D, WG_1D, withTypes } from "./_wgsl.ts";
 import { EPILOGUE_WGSL, epilogueFlags, type MatmulProblem } from "./matmul_epilogue.ts";
 
 /** Output rows × columns per invocation. */
-export const TEXTURE_TILE = { tm: 32, tn: 32 } as const;
+export const TEXTURE_TILE = { tm: 16, tn: 32 } as const;
 
 const PACK_WGSL = /* wgsl */ `
 struct Params { rows: u32, cols: u32, offset: u32, rowStride: u32,
