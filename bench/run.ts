@@ -5,6 +5,7 @@
 import { parseArgs } from "node:util";
 import { type Gpu, requestGpu } from "../tensor/device.ts";
 import type { BenchRow } from "./_timing.ts";
+import { matmulBench } from "./cases/matmul_bench.ts";
 import { submitChain } from "./cases/submit_chain_bench.ts";
 import { layerNormBench } from "./cases/layer_norm_bench.ts";
 import { rmsNormBench } from "./cases/rms_norm_bench.ts";
@@ -27,6 +28,7 @@ export interface BenchCase {
 /** Every case, in run order. Kernel issues append theirs here. */
 export const CASES: BenchCase[] = [
   submitChain,
+  matmulBench,
   layerNormBench,
   rmsNormBench,
   groupNormBench,

@@ -40,6 +40,31 @@ ${MAIN_1D} {
     vec4<f32>(load(y, c), load(y, c + 1u), load(y, c + 2u), load(y, c + 3u)));
 }`;
 
+// Retiles a staging texture holding the source as it lies in its buffer into a "rows × K" texture:
+// the same layout (an f16 source: conversion only), or transposed (staging texel (x, k) holds
+// elements 4x..4x+3 of source row k, i.e. operand rows 4x..4x+3 at column k). Columns past K
+// become zeros; the caller's rows past the operand's stay stale.
+const RETILE_WGSL = /* wgsl */ `
+struct Params { cols: u32, transposed: u32, texW: u32, texels: u32 }
+@group(0) @binding(0) var src: texture_2d<f32>;
+@group(0) @binding(1) var dst: texture_storage_2d<rgba32float, write>;
+@group(0) @binding(2) var<uniform> p: Params;
+override WG: u32 = 256;
+${MAIN_1D} {
+  let t = ${LINEAR_ID};
+  if (t >= p.texels) { return; }
+  let x = t % p.texW;
+  let y = t / p.texW;
+  var v: vec4<f32>;
+  if (p.transposed == 0u) {
+    v = textureLoad(src, vec2<u32>(x, y), 0);
+  } else {
+    for (var q = 0u; q < 4u; q++) { v[q] = textureLoad(src, vec2<u32>(y / 4u, 4u * x + q), 0)[y % 4u]; }
+  }
+  let k = vec4<u32>(4u * x) + vec4<u32>(0u, 1u, 2u, 3u);
+  textureStore(dst, vec2<u32>(x, y), select(vec4<f32>(0.0), v, k < vec4<u32>(p.cols)));
+}`;
+
 // Bias and residual are read as textures too (the bias of this N chunk as one row, the residual
 // rows of this M chunk from column p.resCol), and the output is stored as vec4 rows of f32
 // (ldo % 4 == 0): with storage reads in its epilogue, or dynamic indexing of a tile array,
@@ -192,24 +217,46 @@ export function recordPack(
   texture: GPUTexture,
 ): void {
   const { t } = src;
-  if (K === 0) return; // nothing is read: the K loop runs zero times
+  if (K === 0 || rows === 0) return; // nothing is read: the K loop runs zero times
   const gpu = t.gpu;
   const eb = t.elementBytes;
   const format = texture.format as "rgba32float" | "rgba16float";
-  const texelBytes = format === "rgba32float" ? 16 : 8;
-  const K4 = Math.max(1, Math.ceil(K / 4));
+  const K4 = Math.ceil(K / 4);
   const start = src.offset + r0 * src.rowStride;
   const byteStart = t.byteOffset + start * eb;
-  const texelMatch = (eb === 4) === (format === "rgba32float");
-  if (
-    src.colStride === 1 && src.rowStride === K && K % 4 === 0 && (K * eb) % 256 === 0 &&
-    byteStart % texelBytes === 0 && texelMatch && rows > 0
-  ) {
-    gpu.recorder.encoder().copyBufferToTexture(
-      { buffer: t.buffer("matmul"), offset: byteStart, bytesPerRow: K * eb, rowsPerImage: rows },
-      { texture },
-      [K4, rows],
+  const rowMajor = src.colStride === 1 && src.rowStride === K;
+  // the operand's rows are already texture rows: one copy
+  if (rowMajor && copyable(t, byteStart, K) && (eb === 4) === (format === "rgba32float")) {
+    copyRows(t, byteStart, K, rows, texture);
+    return;
+  }
+  // copy the source as it lies into a staging texture, then retile it with texture reads
+  // (transpose, f16 → f32) instead of slow storage loads
+  const transposed = src.rowStride === 1 && src.colStride % 4 === 0;
+  const [sw, sh] = rowMajor ? [K, rows] : [roundUp(rows, 4), K];
+  const staged = (rowMajor || transposed) && Math.max(Math.ceil(sw / 4), sh) <= maxDim(gpu) &&
+    copyable(t, byteStart, rowMajor ? K : src.colStride);
+  if (format === "rgba32float" && staged) {
+    const w4 = Math.ceil(sw / 4), sfmt = eb === 4 ? "rgba32float" : "rgba16float";
+    const stage = scratchTexture(
+      gpu,
+      `matmul:stage:${sfmt}:${texClass(gpu, w4)}x${texClass(gpu, sh)}`,
+      {
+        size: [texClass(gpu, w4), texClass(gpu, sh)],
+        format: sfmt,
+        usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST,
+      },
     );
+    copyRows(t, byteStart, rowMajor ? K : src.colStride, sh, stage.texture, w4);
+    const texels = K4 * rows;
+    const program = {
+      name: "matmul_retile",
+      op: "matmul",
+      wgsl: RETILE_WGSL,
+      overrides: { WG: WG_1D },
+    };
+    const params = new Uint32Array([K, rowMajor ? 0 : 1, K4, texels]);
+    gpu.dispatch(program, [stage.view, texture.createView()], grid1d(texels), params);
     return;
   }
   const rowsP = roundUp(Math.max(rows, 1), pad);
@@ -230,8 +277,30 @@ export function recordPack(
     wgsl: PACK_WGSL.replace("FORMAT", format),
     overrides: { WG: WG_1D },
   };
-  const view = texture.createView();
-  gpu.dispatch(program, [t, view], grid1d(texels), params);
+  gpu.dispatch(program, [t, texture.createView()], grid1d(texels), params);
+}
+
+/** True when rows of `cols` elements of `t` starting at `byteStart` can be copied as texel rows. */
+function copyable(t: Tensor, byteStart: number, cols: number): boolean {
+  const eb = t.elementBytes;
+  return cols % 4 === 0 && (cols * eb) % 256 === 0 && byteStart % (eb * 4) === 0;
+}
+
+/** Copies `rows` rows of `width4` texels (row pitch `cols` elements) into `texture`. */
+function copyRows(
+  t: Tensor,
+  byteStart: number,
+  cols: number,
+  rows: number,
+  texture: GPUTexture,
+  width4 = cols / 4,
+): void {
+  const bytesPerRow = cols * t.elementBytes;
+  t.gpu.recorder.encoder().copyBufferToTexture(
+    { buffer: t.buffer("matmul"), offset: byteStart, bytesPerRow, rowsPerImage: rows },
+    { texture },
+    [width4, rows],
+  );
 }
 
 /**
@@ -283,11 +352,19 @@ export function chunkRows(gpu: Gpu, tile: number): number {
   return Math.floor((maxDim(gpu) - 1) / tile) * tile;
 }
 
-/** Pre-packs a Linear weight [N, K] (B^T rows) into owned textures. */
-export function packWeightTextures(w: Tensor, tile = TEXTURE_TILE): TextureChunk[] {
+/**
+ * Pre-packs a Linear weight [N, K] (B^T rows) into owned textures: rgba32float, or for an f16
+ * weight with `compact` rgba16float (half the memory; lavapipe fetches it ~2x slower).
+ */
+export function packWeightTextures(
+  w: Tensor,
+  compact = false,
+  tile = TEXTURE_TILE,
+): TextureChunk[] {
   const [N, K] = w.shape;
   const src = { t: w, offset: 0, rowStride: K, colStride: 1 };
-  return packRows(src, N, K, tile.tn, chunkRows(w.gpu, tile.tn), "w", { owned: true, half: true });
+  const chunk = chunkRows(w.gpu, tile.tn);
+  return packRows(src, N, K, tile.tn, chunk, "w", { owned: true, half: compact });
 }
 
 // --- launch
@@ -336,7 +413,7 @@ export function matmulTexture(
     const bSrc = p.transB
       ? { t: p.b, offset: g * p.bBatchStride, rowStride: K, colStride: 1 }
       : { t: p.b, offset: g * p.bBatchStride, rowStride: 1, colStride: N };
-    const bChunks = packedB ?? packRows(bSrc, N, K, tn, nChunk, "b", { half: true });
+    const bChunks = packedB ?? packRows(bSrc, N, K, tn, nChunk, "b");
     const biases = bChunks.map((b, i) => {
       if (!p.bias) return dummyTexture(gpu);
       const src = { t: p.bias, offset: b.r0, rowStride: b.rows, colStride: 1 };

@@ -72,6 +72,7 @@ interface LinearCase {
   activation?: MatmulActivation;
   residual?: DType;
   packed?: boolean;
+  compact?: boolean;
 }
 
 async function checkLinear(gpu: Gpu, c: LinearCase, label: string) {
@@ -81,7 +82,7 @@ async function checkLinear(gpu: Gpu, c: LinearCase, label: string) {
     const x = input(gpu, c.x, c.xType), w = input(gpu, [c.n, K], c.wType, 1 / Math.sqrt(K));
     const bias = c.bias ? input(gpu, [c.n], c.bias) : undefined;
     const residual = c.residual ? input(gpu, outShape, c.residual) : undefined;
-    const weight = c.packed ? packWeight(w.t) : w.t;
+    const weight = c.packed ? packWeight(w.t, { compact: c.compact }) : w.t;
     const y = linear(x.t, weight, {
       bias: bias?.t,
       activation: c.activation,
@@ -151,6 +152,8 @@ for (const variant of MATMUL_VARIANTS) {
           // pre-packed weights
           { x: [2, 33, 70], n: 65, bias: "f32", packed: true },
           { x: [7, 256], n: 96, wType: "f16", bias: "f16", residual: "f32", packed: true },
+          { x: [7, 256], n: 96, wType: "f16", packed: true, compact: true },
+          { x: [7, 100], n: 9, wType: "f16", packed: true, compact: true },
         ];
         for (const [i, c] of cases.entries()) {
           await checkLinear(gpu, c, `${variant.name} case ${i}`);
