@@ -3,9 +3,10 @@
 // layout. f32 or f16 storage for any operand, f32 accumulation; the epilogue computes
 // act(acc + bias) + residual in f32 and stores the output in the dtype of `a` / `x`.
 // CPU twin in matmul_ref.ts. Variants:
-// - "texture" (CPU adapters): operands packed into rgba textures, 32×32 outputs per invocation in
-//   registers (matmul_texture.ts). Falls back to "workgroup_tiled" when K/4 exceeds the device's
-//   maxTextureDimension2D (K > 32768 at the default 8192); M and N are split into texture chunks.
+// - "texture" (CPU adapters): operands packed into rgba textures, a TEXTURE_TILE block of outputs
+//   per invocation in registers (matmul_texture.ts). Falls back to "workgroup_tiled" when K/4 (or
+//   N/4 with a residual) exceeds the device's maxTextureDimension2D (K > 32764 at the default
+//   8192), and for small unpinned problems (TEXTURE_MIN_MACS); M and N split into texture chunks.
 // - "workgroup_tiled" (GPUs): 64×64 workgroup-memory tiles, 4×4 per thread (matmul_tiled.ts).
 
 import { Tensor } from "../tensor/tensor.ts";
@@ -19,6 +20,7 @@ import {
   packWeightTextures,
   type TextureChunk,
   textureFits,
+  textureKernelWarm,
 } from "./matmul_texture.ts";
 import { matmulTiled } from "./matmul_tiled.ts";
 
@@ -162,16 +164,19 @@ function checkEpilogue(op: string, options: LinearOptions, outShape: number[], N
 
 /**
  * Below this many multiply-adds the texture variant is not worth its first-use compile (its
- * generated 32×32-register kernel takes seconds to minutes in lavapipe's LLVM), so unpinned small
- * problems take the tiled kernel, which compiles in about a second.
+ * generated register-tile kernel takes seconds, under load tens of seconds, in lavapipe's LLVM;
+ * Mesa's disk cache keeps it afterwards), so unpinned small problems take the tiled kernel, which
+ * compiles in about a second, until a larger problem has compiled the texture kernel on this
+ * device (on lavapipe the tiled kernel runs at ~0.3 GFLOP/s against ~10 for the texture one).
  */
 export const TEXTURE_MIN_MACS = 2 ** 28;
 
 function run(p: MatmulProblem, packed?: PackedWeight): void {
   const v = pickVariant(p.gpu, "matmul", MATMUL_VARIANTS, `${p.M}x${p.N}x${p.K}`);
   const worth = p.gpu.pinnedVariants.has("matmul") || packed?.textures() ||
-    p.M * p.N * p.K >= TEXTURE_MIN_MACS;
-  if (v.name === "texture" && worth && textureFits(p.gpu, p.K)) {
+    p.M * p.N * p.K >= TEXTURE_MIN_MACS || textureKernelWarm(p.gpu);
+  const fits = textureFits(p.gpu, p.K) && (!p.residual || textureFits(p.gpu, p.N));
+  if (v.name === "texture" && worth && fits) {
     matmulTexture(p, packed?.textures() ?? undefined);
   } else matmulTiled(p);
 }

@@ -3,18 +3,23 @@
 // the output in registers, reading A and B with `textureLoad` and no workgroup memory. On lavapipe
 // a texel fetch costs far less than a storage-buffer load and barriers are slow, so large blocks
 // that amortise each fetch over many FMAs win (shared/peers/README.md).
-// Packing: a row-major operand whose rows are 256-byte multiples is copied into its texture
-// (copyBufferToTexture, memcpy speed); anything else (transposed B, odd K, f16 without
-// shader-f16) goes through a small pack kernel that also zero-fills the last texel's tail.
-// Rows past M (or N) in a texture hold stale data: they only feed outputs that are never stored.
+// Packing: a row-major f32 operand whose rows are 256-byte multiples is copied into its texture
+// (copyBufferToTexture, memcpy speed); a transposed or f16 one with such rows is copied into a
+// staging texture as it lies and retiled with texture reads; anything else goes through a pack
+// kernel with storage loads. The last texel's tail past K is zero-filled; rows past M (or N)
+// hold stale data: they only feed outputs that are never stored.
 
-import type { Gpu } from "../tensor/device.ts";
+import type { Binding, Gpu } from "../tensor/device.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { heightClass, scratchTexture } from "./_texture.ts";
 import { grid1d, LINEAR_ID, MAIN_1D, WG_1D, withTypes } from "./_wgsl.ts";
 import { EPILOGUE_WGSL, epilogueFlags, type MatmulProblem } from "./matmul_epilogue.ts";
 
-/** Output rows × columns per invocation. */
+/**
+ * Output rows × columns per invocation. On this session's lavapipe (Zen 3, 2 vCPUs, no AVX-512)
+ * 32×32 ran 7-30% faster than 16×32 in the same process but took 14.5 s instead of 6.8 s to JIT
+ * cold (Mesa's shader cache keeps either afterwards).
+ */
 export const TEXTURE_TILE = { tm: 16, tn: 32 } as const;
 
 const PACK_WGSL = /* wgsl */ `
@@ -132,6 +137,13 @@ ${lines.join("\n")}
 }`;
 }
 
+const warm = new WeakSet<Gpu>();
+
+/** True once this device has run the main texture kernel with f32 operand textures. */
+export function textureKernelWarm(gpu: Gpu): boolean {
+  return warm.has(gpu);
+}
+
 const mainSources = new Map<string, string>();
 
 function mainSource(tm: number, tn: number): string {
@@ -182,8 +194,11 @@ function roundUp(x: number, m: number): number {
 // texture here has dimensions that are not powers of two (never 1, 2, 4, ...), and only the
 // weight operand B varies in format (f16 storage: rgba16float); bias, residual and A are f32.
 
-/** @internal tests set `override` to a small limit to exercise chunking and the K fallback */
-export const TEXTURE_LIMIT = { override: 0 };
+/**
+ * @internal tests set small limits to exercise chunking and the K fallback: `override` for
+ * maxTextureDimension2D, `bind` for maxStorageBufferBindingSize (0: the device's)
+ */
+export const TEXTURE_LIMIT = { override: 0, bind: 0 };
 
 /** The largest usable texture dimension: the limit, less one if it is a power of two. */
 function maxDim(gpu: Gpu): number {
@@ -408,7 +423,11 @@ export function matmulTexture(
   const result = direct ? p.out : Tensor.empty(gpu, [p.batch * M, ldo], "f32", "matmul result");
   const program = { name: "matmul_texture", op: "matmul", wgsl: mainSource(tm, tn) };
   const flags = epilogueFlags(p);
-  const mChunk = chunkRows(gpu, tm), nChunk = chunkRows(gpu, tn);
+  // an output past the binding limit is bound one M chunk at a time
+  const maxBind = TEXTURE_LIMIT.bind || gpu.device.limits.maxStorageBufferBindingSize;
+  const big = result.byteLength > maxBind;
+  const bindRows = big ? Math.max(tm, Math.floor(maxBind / (ldo * 4) / tm) * tm) : Infinity;
+  const mChunk = Math.min(chunkRows(gpu, tm), bindRows), nChunk = chunkRows(gpu, tn);
   for (let g = 0; g < groups; g++) {
     const bSrc = p.transB
       ? { t: p.b, offset: g * p.bBatchStride, rowStride: K, colStride: 1 }
@@ -428,8 +447,14 @@ export function matmulTexture(
         const src = { t: p.residual, offset: g * M * N + m0 * N, rowStride: N, colStride: 1 };
         res = packRows(src, mc, N, 1, mChunk, "res")[0].view;
       }
+      let out: Binding = result, base = (g * M + m0) * ldo;
+      if (big && (base * 4) % gpu.device.limits.minStorageBufferOffsetAlignment === 0) {
+        const buffer = result.buffer("matmul");
+        out = { buffer, offset: result.byteOffset + base * 4, size: mc * ldo * 4 };
+        base = 0;
+      }
       bChunks.forEach((b, i) => {
-        const outOffset = (g * M + m0) * ldo + b.r0;
+        const outOffset = base + b.r0;
         const params = new Uint32Array([
           mc,
           b.rows,
@@ -448,7 +473,8 @@ export function matmulTexture(
           Math.ceil(Math.ceil(b.rows / tn) / 8),
           Math.ceil(Math.ceil(mc / tm) / 8),
         ];
-        gpu.dispatch(program, [a.view, b.view, biases[i], res, result], grid, params);
+        gpu.dispatch(program, [a.view, b.view, biases[i], res, out], grid, params);
+        if (b.texture.format === "rgba32float") warm.add(gpu);
       });
     }
   }

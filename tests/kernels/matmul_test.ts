@@ -164,7 +164,8 @@ for (const variant of MATMUL_VARIANTS) {
 }
 
 Deno.test({
-  name: `matmul() "texture" splits M and N into texture chunks and falls back past the K limit`,
+  name: `matmul() "texture" splits M and N into texture chunks, binds big outputs in row ` +
+    `chunks and falls back past the K limit`,
   ...GPU_TEST,
   async fn() {
     const gpu = await testGpu();
@@ -182,9 +183,12 @@ Deno.test({
           packed: true,
         }, "chunked packed");
         await checkMatmul(gpu, [9, 300], [300, 7], false, F32_TOL, "K fallback");
+        TEXTURE_LIMIT.bind = 20000; // output rows bound 32 at a time
+        await checkLinear(gpu, { x: [150, 40], n: 140, bias: "f32", residual: "f32" }, "bound");
       });
     } finally {
       TEXTURE_LIMIT.override = 0;
+      TEXTURE_LIMIT.bind = 0;
     }
   },
 });
