@@ -51,7 +51,7 @@ export const MATMUL_VARIANTS: readonly KernelVariant[] = [
 
 /**
  * A Linear weight [N, K] prepared once for repeated `linear` calls: on CPU adapters it is packed
- * into f32 textures (f16 with `compact`), so no call repacks it. Holds a reference to the weight
+ * into textures (an f16 weight stays f16), so no call repacks it. Holds a reference to the weight
  * tensor for the other variants. Dispose it (or let a `scope` do so) when done.
  */
 export class PackedWeight implements Disposable {
@@ -104,20 +104,10 @@ export class PackedWeight implements Disposable {
   }
 }
 
-/** Options of `packWeight`. */
-export interface PackWeightOptions {
-  /**
-   * Keep an f16 weight's textures in f16 (rgba16float): half the memory of the default f32
-   * textures, but lavapipe fetches them about 2x slower (linear ~40% slower at 1024³).
-   */
-  compact?: boolean;
-}
-
 /**
  * Packs a Linear weight [N, K] for repeated `linear` calls (see PackedWeight).
  *
  * @param weight the weight as PyTorch stores it, [out, in], f32 or f16
- * @param options `compact` keeps f16 weights in f16 textures
  * @returns a handle `linear` accepts in place of the weight
  * @example
  * ```ts ignore
@@ -125,7 +115,7 @@ export interface PackWeightOptions {
  * const q = linear(x, w, { bias });
  * ```
  */
-export function packWeight(weight: Tensor, options: PackWeightOptions = {}): PackedWeight {
+export function packWeight(weight: Tensor): PackedWeight {
   if (weight.shape.length !== 2 || !isFloat(weight.dtype)) {
     throw new TypeError(
       `Cannot pack weight ${weight}: expected a 2-D f32 or f16 tensor [out, in]`,
@@ -135,7 +125,7 @@ export function packWeight(weight: Tensor, options: PackWeightOptions = {}): Pac
   const view = weight.reshape(weight.shape);
   const v = pickVariant(gpu, "matmul", MATMUL_VARIANTS);
   const chunks = v.name === "texture" && textureFits(gpu, weight.shape[1]) && weight.size > 0
-    ? packWeightTextures(weight, options.compact === true)
+    ? packWeightTextures(weight)
     : null;
   return new PackedWeight(view, chunks);
 }
@@ -174,7 +164,7 @@ export const TEXTURE_MIN_MACS = 2 ** 28;
 function run(p: MatmulProblem, packed?: PackedWeight): void {
   const v = pickVariant(p.gpu, "matmul", MATMUL_VARIANTS, `${p.M}x${p.N}x${p.K}`);
   const worth = p.gpu.pinnedVariants.has("matmul") || packed?.textures() ||
-    p.M * p.N * p.K >= TEXTURE_MIN_MACS || textureKernelWarm(p.gpu);
+    p.M * p.N * p.K >= TEXTURE_MIN_MACS || textureKernelWarm(p);
   const fits = textureFits(p.gpu, p.K) && (!p.residual || textureFits(p.gpu, p.N));
   if (v.name === "texture" && worth && fits) {
     matmulTexture(p, packed?.textures() ?? undefined);

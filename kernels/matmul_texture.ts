@@ -137,11 +137,16 @@ ${lines.join("\n")}
 }`;
 }
 
-const warm = new WeakSet<Gpu>();
+const warm = new WeakMap<Gpu, Set<string>>();
 
-/** True once this device has run the main texture kernel with f32 operand textures. */
-export function textureKernelWarm(gpu: Gpu): boolean {
-  return warm.has(gpu);
+/** The format B is packed as per call: an f16 [N, K] weight stays f16, anything else is f32. */
+function bFormat(p: MatmulProblem): GPUTextureFormat {
+  return p.transB && p.b.elementBytes === 2 ? "rgba16float" : "rgba32float";
+}
+
+/** True once this device has run the main kernel with this problem's B texture format. */
+export function textureKernelWarm(p: MatmulProblem): boolean {
+  return warm.get(p.gpu)?.has(bFormat(p)) ?? false;
 }
 
 const mainSources = new Map<string, string>();
@@ -192,7 +197,8 @@ function roundUp(x: number, m: number): number {
 // llvmpipe JITs a new variant of a shader (seconds to tens of seconds for the main kernel) for
 // every combination of bound texture formats and of "is each dimension a power of two". So every
 // texture here has dimensions that are not powers of two (never 1, 2, 4, ...), and only the
-// weight operand B varies in format (f16 storage: rgba16float); bias, residual and A are f32.
+// weight operand B varies in format: an f16 [N, K] weight is rgba16float (half the memory; in
+// same-process A/B runs it fetched as fast as rgba32float), everything else rgba32float.
 
 /**
  * @internal tests set small limits to exercise chunking and the K fallback: `override` for
@@ -367,19 +373,12 @@ export function chunkRows(gpu: Gpu, tile: number): number {
   return Math.floor((maxDim(gpu) - 1) / tile) * tile;
 }
 
-/**
- * Pre-packs a Linear weight [N, K] (B^T rows) into owned textures: rgba32float, or for an f16
- * weight with `compact` rgba16float (half the memory; lavapipe fetches it ~2x slower).
- */
-export function packWeightTextures(
-  w: Tensor,
-  compact = false,
-  tile = TEXTURE_TILE,
-): TextureChunk[] {
+/** Pre-packs a Linear weight [N, K] (B^T rows) into owned textures (f16 storage: rgba16float). */
+export function packWeightTextures(w: Tensor, tile = TEXTURE_TILE): TextureChunk[] {
   const [N, K] = w.shape;
   const src = { t: w, offset: 0, rowStride: K, colStride: 1 };
   const chunk = chunkRows(w.gpu, tile.tn);
-  return packRows(src, N, K, tile.tn, chunk, "w", { owned: true, half: compact });
+  return packRows(src, N, K, tile.tn, chunk, "w", { owned: true, half: true });
 }
 
 // --- launch
@@ -432,7 +431,7 @@ export function matmulTexture(
     const bSrc = p.transB
       ? { t: p.b, offset: g * p.bBatchStride, rowStride: K, colStride: 1 }
       : { t: p.b, offset: g * p.bBatchStride, rowStride: 1, colStride: N };
-    const bChunks = packedB ?? packRows(bSrc, N, K, tn, nChunk, "b");
+    const bChunks = packedB ?? packRows(bSrc, N, K, tn, nChunk, "b", { half: p.transB });
     const biases = bChunks.map((b, i) => {
       if (!p.bias) return dummyTexture(gpu);
       const src = { t: p.bias, offset: b.r0, rowStride: b.rows, colStride: 1 };
@@ -474,7 +473,8 @@ export function matmulTexture(
           Math.ceil(Math.ceil(mc / tm) / 8),
         ];
         gpu.dispatch(program, [a.view, b.view, biases[i], res, out], grid, params);
-        if (b.texture.format === "rgba32float") warm.add(gpu);
+        if (!warm.has(gpu)) warm.set(gpu, new Set());
+        warm.get(gpu)!.add(b.texture.format);
       });
     }
   }

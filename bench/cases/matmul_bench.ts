@@ -2,10 +2,12 @@
 // - matmul: `matmul(a, b)` with every per-call packing included, f32, at 1024³ and 2048³, and the
 //   adapter's other variant at 1024³ (baseline);
 // - linear_packed: `linear(x, packWeight(w))`, the model's layout (weight [N, K] packed once, not
-//   timed), at 1024³ (f32 weights; f16 weights in f32 textures, and `compact` f16 textures) and
+//   timed), at 1024³ (f32 and f16 weights) and
 //   the PixArt shapes with f16 weights: x [2048, 1152] through ff.net.0 [4608, 1152], ff.net.2
 //   [1152, 4608] and attn1.to_q [1152, 1152];
 // - linear: `linear(x, w)` with an f16 weight tensor packed on every call, at 2048x1152x1152;
+// - on CPU adapters, linear_packed f32 at 1024³ with a 32×32 register tile (variant
+//   "texture_32x32", baseline): the larger tile against TEXTURE_TILE, same run;
 // - tfjs_matmul: TF.js WebGPU matMul at 1024³ and 2048³, wall clock of several matMuls then one
 //   data() (timing "batched", nothing subtracted); naive_matmul: one thread per output, 1024³.
 // `vs_tfjs` divides a row's GFLOP/s by TF.js's at 1024³ (2048³ for the larger rows), same run.
@@ -19,6 +21,8 @@ import { scope } from "../../tensor/scope.ts";
 import type { DType } from "../../tensor/dtype.ts";
 import { linear, matmul, MATMUL_VARIANTS, packWeight } from "../../kernels/matmul.ts";
 import { pickVariant, withVariant } from "../../kernels/_variant.ts";
+import { matmulTexture, TEXTURE_TILE } from "../../kernels/matmul_texture.ts";
+import { MATMUL_ACTIVATIONS } from "../../kernels/matmul_epilogue.ts";
 import { type BenchRow, median, round, timeOp } from "../_timing.ts";
 import type { BenchCase } from "../run.ts";
 
@@ -55,8 +59,9 @@ interface Spec {
   N: number;
   K: number;
   weights: DType;
-  compact?: boolean;
   variant?: string;
+  /** A register tile other than TEXTURE_TILE (texture variant, packed weights only). */
+  tile?: { tm: number; tn: number };
   repeats: number;
   inner: number;
 }
@@ -68,10 +73,20 @@ async function measure(gpu: Gpu, s: Spec, log: (m: string) => void): Promise<Ben
   const w = Tensor.from(gpu, data(N * K, 2, 1 / Math.sqrt(K)), nk ? [N, K] : [K, N], s.weights);
   const def = pickVariant(gpu, "matmul", MATMUL_VARIANTS).name;
   const variant = s.variant ?? def;
+  const label = s.tile ? `${variant}_${s.tile.tm}x${s.tile.tn}` : variant;
   gpu.resetPeak();
   const row = await withVariant(gpu, "matmul", variant, async () => {
-    const pw = packed ? packWeight(w, { compact: s.compact }) : undefined;
-    const fn = pw ? () => linear(a, pw) : nk ? () => linear(a, w) : () => matmul(a, w);
+    const pw = packed ? packWeight(w) : undefined;
+    let fn = pw ? () => linear(a, pw) : nk ? () => linear(a, w) : () => matmul(a, w);
+    if (s.tile && pw) {
+      const tile = s.tile, chunks = pw.textures() ?? undefined;
+      fn = () => {
+        const out = Tensor.empty(gpu, [M, N], "f32", "matmul");
+        const p = { gpu, a, b: w, out, batch: 1, M, N, K, aBatchStride: 0, bBatchStride: 0 };
+        matmulTexture({ ...p, transB: true, act: MATMUL_ACTIVATIONS.none }, chunks, tile);
+        return out;
+      };
+    }
     // slow rows take timeOp's first call as compile_ms; fast ones get a separate first call so
     // that cpu_ms counts warm calls only
     const single = s.repeats * s.inner === 1;
@@ -98,12 +113,12 @@ async function measure(gpu: Gpu, s: Spec, log: (m: string) => void): Promise<Ben
   return {
     kernel: s.kernel,
     case: `${M}x${N}x${K}`,
-    dtype: s.weights === "f16" ? `f32 x, f16 w${s.compact ? " (f16 textures)" : ""}` : "f32",
-    variant,
+    dtype: s.weights === "f16" ? "f32 x, f16 w" : "f32",
+    variant: label,
     ms: round(t.ms),
     timing: t.timing,
     adapter: gpu.description,
-    baseline: variant !== def,
+    baseline: variant !== def || s.tile !== undefined,
     gflops: round(gflops, 2),
     compile_ms: round(t.compileMs, 1),
     peak_bytes: gpu.memory().peakBytes,
@@ -202,16 +217,18 @@ export const matmulBench: BenchCase = {
       { kernel: "matmul", M: 1024, N: 1024, K: 1024, weights: "f32", repeats: 3, inner: 4 },
       { kernel: "linear_packed", M: 1024, N: 1024, K: 1024, weights: "f32", repeats: 3, inner: 4 },
       { kernel: "linear_packed", M: 1024, N: 1024, K: 1024, weights: "f16", repeats: 3, inner: 4 },
-      {
-        kernel: "linear_packed",
-        M: 1024,
-        N: 1024,
-        K: 1024,
-        weights: "f16",
-        compact: true,
-        repeats: 3,
-        inner: 4,
-      },
+      ...(pickVariant(gpu, "matmul", MATMUL_VARIANTS).name === "texture"
+        ? [{
+          kernel: "linear_packed" as const,
+          M: 1024,
+          N: 1024,
+          K: 1024,
+          weights: "f32" as const,
+          tile: { tm: 32, tn: TEXTURE_TILE.tn },
+          repeats: 3,
+          inner: 4,
+        }]
+        : []),
       { kernel: "matmul", M: 2048, N: 2048, K: 2048, weights: "f32", repeats: 3, inner: 1 },
       { kernel: "linear_packed", M: 2048, N: 4608, K: 1152, weights: "f16", repeats: 3, inner: 1 },
       { kernel: "linear_packed", M: 2048, N: 1152, K: 4608, weights: "f16", repeats: 3, inner: 1 },

@@ -48,10 +48,11 @@ async function checkMatmul(
   transposeB = false,
   tol: Tolerance = F32_TOL,
   label = "",
+  bType: DType = "f32",
 ) {
   await scope(async () => {
     const K = aShape.at(-1)!;
-    const a = input(gpu, aShape), b = input(gpu, bShape, "f32", 1 / Math.sqrt(Math.max(K, 1)));
+    const a = input(gpu, aShape), b = input(gpu, bShape, bType, 1 / Math.sqrt(Math.max(K, 1)));
     const y = matmul(a.t, b.t, { transposeB });
     const ref = matmulRef(a.host, aShape, b.host, bShape, { transposeB });
     assertClose(
@@ -72,7 +73,6 @@ interface LinearCase {
   activation?: MatmulActivation;
   residual?: DType;
   packed?: boolean;
-  compact?: boolean;
 }
 
 async function checkLinear(gpu: Gpu, c: LinearCase, label: string) {
@@ -82,7 +82,7 @@ async function checkLinear(gpu: Gpu, c: LinearCase, label: string) {
     const x = input(gpu, c.x, c.xType), w = input(gpu, [c.n, K], c.wType, 1 / Math.sqrt(K));
     const bias = c.bias ? input(gpu, [c.n], c.bias) : undefined;
     const residual = c.residual ? input(gpu, outShape, c.residual) : undefined;
-    const weight = c.packed ? packWeight(w.t, { compact: c.compact }) : w.t;
+    const weight = c.packed ? packWeight(w.t) : w.t;
     const y = linear(x.t, weight, {
       bias: bias?.t,
       activation: c.activation,
@@ -127,6 +127,8 @@ for (const variant of MATMUL_VARIANTS) {
         await checkMatmul(gpu, [7, 65], [3, 65, 9], false, F32_TOL, "broadcast a");
         await checkMatmul(gpu, [2, 3, 9, 65], [2, 3, 33, 65], true, F32_TOL, "batched q·kᵀ");
         await checkMatmul(gpu, [4, 0], [0, 5], false, F32_TOL, "K = 0");
+        await checkMatmul(gpu, [7, 65], [65, 128], false, F16_TOL, "f16 b", "f16");
+        await checkMatmul(gpu, [2, 7, 65], [2, 9, 65], true, F16_TOL, "f16 bᵀ", "f16");
       });
     },
   });
@@ -149,11 +151,11 @@ for (const variant of MATMUL_VARIANTS) {
           { x: [9, 70], n: 7, wType: "f16", bias: "f16", activation: "gelu_tanh" },
           { x: [9, 70], n: 12, xType: "f16", wType: "f16", residual: "f16" },
           { x: [9, 70], n: 12, xType: "f16", bias: "f32", activation: "silu" },
+          { x: [5, 128], n: 12, xType: "f16", wType: "f32", residual: "f32" },
           // pre-packed weights
           { x: [2, 33, 70], n: 65, bias: "f32", packed: true },
           { x: [7, 256], n: 96, wType: "f16", bias: "f16", residual: "f32", packed: true },
-          { x: [7, 256], n: 96, wType: "f16", packed: true, compact: true },
-          { x: [7, 100], n: 9, wType: "f16", packed: true, compact: true },
+          { x: [7, 100], n: 9, wType: "f16", activation: "silu", packed: true },
         ];
         for (const [i, c] of cases.entries()) {
           await checkLinear(gpu, c, `${variant.name} case ${i}`);
