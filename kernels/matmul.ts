@@ -11,7 +11,7 @@
 
 import { Tensor } from "../tensor/tensor.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import { type Disposable, track } from "../tensor/scope.ts";
+import { type Disposable, keep, track } from "../tensor/scope.ts";
 import { formatShape, numel } from "../tensor/shape.ts";
 import { type KernelVariant, pickVariant } from "./_variant.ts";
 import { MATMUL_ACTIVATIONS, type MatmulProblem } from "./matmul_epilogue.ts";
@@ -122,7 +122,7 @@ export function packWeight(weight: Tensor): PackedWeight {
     );
   }
   const gpu = weight.gpu;
-  const view = weight.reshape(weight.shape);
+  const view = keep(weight.reshape(weight.shape)); // owned by the handle, which scopes track
   const v = pickVariant(gpu, "matmul", MATMUL_VARIANTS);
   const chunks = v.name === "texture" && textureFits(gpu, weight.shape[1]) && weight.size > 0
     ? packWeightTextures(weight)

@@ -232,6 +232,9 @@ Deno.test({
         TypeError,
         "both must be f32 or f16",
       );
+      const kept = scope(() => packWeight(w)); // the handle outlives the scope with its view
+      assertEquals(kept.disposed, false);
+      kept.dispose();
       const packed = packWeight(w);
       packed.dispose();
       assertThrows(() => linear(a, packed), ReferenceError, "it was disposed");
