@@ -78,7 +78,10 @@ export {
   linear,
   type LinearOptions,
   matmul,
+  MATMUL_VARIANTS,
+  type MatmulActivation,
   type MatmulOptions,
+  PackedWeight,
   packWeight,
 } from "./kernels/matmul.ts";
 export { flashAttention, type FlashAttentionOptions } from "./kernels/flash_attention.ts";
