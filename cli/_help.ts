@@ -35,7 +35,8 @@ Edit:
                           (default the deeper half)
       --merge-ratio R     fraction of tokens merged, 0..0.75 (default 0.5 at ≥ 1024 tokens)
       --cross-replace F   fraction of steps with cross-attention replacement, 0..1 (default 0.8)
-      --local-blend WORD  limit the edit to where this target word attends
+      --local-blend WORD  keep the edit only where this target word attends (Prompt-to-Prompt's
+                          local blend); elsewhere the source's reconstruction is kept
       --no-control        no attention control (plain generation from the inverted noise)
       --inversion KIND    dpm++ (default) or ddim
       --seed N            seed for anything random (merge destinations)

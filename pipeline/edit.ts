@@ -1,6 +1,7 @@
 // DiT4Edit on PixArt-α (SPEC §10): encode the image with the VAE, invert it with DPM-Solver++(2M)
 // and backward-Euler correction (or DDIM), then denoise a source branch and a target branch side by
-// side under unified attention control, with optional ToMe patch merging. Also `generate()`.
+// side under unified attention control, with optional ToMe patch merging and Prompt-to-Prompt
+// local blending. Also `generate()`.
 
 import type { RgbaImage } from "../image/rgba_image.ts";
 import { resizeImage } from "../image/resize.ts";
@@ -18,6 +19,7 @@ import { processingSize } from "./size_policy.ts";
 import { imageToTensor, tensorToImage } from "./image_tensor.ts";
 import { resolveEditOptions } from "./resolve_options.ts";
 import { attentionHeatMaps, CrossAttentionStore } from "./heat_maps.ts";
+import { LocalBlend, localBlendTokens } from "./local_blend.ts";
 
 export { loadPipeline, type PixArtPipeline };
 
@@ -198,18 +200,39 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   };
   const mapper = settings.mapper ? uploadMapper(pipe.gpu, settings.mapper) : undefined;
   const store = options.attentionMaps ? new CrossAttentionStore() : undefined;
+  const blend = o.localBlend
+    ? new LocalBlend(pipe.gpu, {
+      tokens: localBlendTokens(
+        { source: options.sourcePrompt, target: options.targetPrompt },
+        { source: pieces(src), target: pieces(tgt) },
+        o.localBlend.word,
+      ),
+      rows: { source: 0, target: 2 },
+      grid: {
+        h: size.height / pipe.sizeMultiple,
+        w: size.width / pipe.sizeMultiple,
+        patch: pipe.transformer.config.patchSize,
+      },
+      threshold: o.localBlend.threshold,
+      start: o.localBlend.start,
+      blocks: o.blocks,
+    })
+    : undefined;
   let xs = latents[0], xt = latents[0];
   for (let k = 0; k < o.steps; k++) {
-    const onProbs = store && k >= Math.floor(o.steps / 2)
+    const heat = store && k >= Math.floor(o.steps / 2);
+    const onProbs = heat || blend
       ? (block: number, p: Tensor) => {
-        if (block >= o.blocks[0]) store.add(p.slice(2, 3));
+        if (heat && block >= o.blocks[0]) store.add(p.slice(2, 3));
+        blend?.add(block, p);
       }
       : undefined;
     const [ns, nt] = scope(() => {
       const ctl = controlAt(settings, k, mapper, onProbs);
       const out = transformerBatch(pipe, [xs, xt, xt], [src, nul, tgt], sched.timesteps[k], ctl);
       const epsT = guide(epsRow(out, 1), epsRow(out, 2), o.guidance);
-      return [keep(sched.step(stSrc, epsRow(out, 0), xs)), keep(sched.step(stTgt, epsT, xt))];
+      const s = sched.step(stSrc, epsRow(out, 0), xs), t = sched.step(stTgt, epsT, xt);
+      return [keep(s), keep(blend ? blend.apply(k, s, t) : t)];
     });
     if (xs !== latents[0]) xs.dispose();
     if (xt !== latents[0]) xt.dispose();
@@ -237,6 +260,7 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   for (const t of [...latents, xs, xt]) t.dispose();
   for (const p of [src, tgt, nul]) (p.embeds.dispose(), p.mask.dispose());
   if (mapper) (mapper.matrix.dispose(), mapper.beta.dispose());
+  blend?.dispose();
   stSrc.dispose();
   stTgt.dispose();
   return result;

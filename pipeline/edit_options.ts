@@ -35,8 +35,17 @@ export interface EditOptions {
   blocks?: [number, number];
   /** Prompt-to-Prompt cross-attention replacement for this fraction of steps (default 0.8). */
   crossReplace?: number;
-  /** A target word whose attention mask limits the edit (local blend); off by default. */
+  /**
+   * A word of the target prompt whose cross-attention mask limits the edit (Prompt-to-Prompt
+   * LocalBlend); off by default. Its maps (summed over heads, the controlled blocks and all steps
+   * so far) in the target, OR'ed with the corresponding source word's (the word at the same index
+   * when the prompts have as many words, else the same word if the source has it), max-pooled 3×3
+   * and thresholded at `localBlendThreshold` of their max, select the target latents; the source
+   * branch's latents are kept elsewhere, after each step k ≥ ⌈0.2·steps⌉ (k = 0 the noisiest).
+   */
   localBlend?: string;
+  /** Fraction of the map's max above which the local blend keeps the edit, 0..1 (default 0.3). */
+  localBlendThreshold?: number;
   /** false turns all attention control off (the target branch is plain generation). */
   control?: boolean;
   /** Fraction of tokens merged before self-attention, 0..0.75 (default 0.5 at ≥ 1024 tokens, else 0). */

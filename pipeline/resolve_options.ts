@@ -3,6 +3,7 @@
 
 import type { EditOptions } from "./edit_options.ts";
 import type { PixArtPipeline } from "./pixart_pipeline.ts";
+import { blendWords } from "./local_blend.ts";
 
 /** Edit options with defaults filled in. */
 export interface ResolvedEditOptions {
@@ -15,6 +16,8 @@ export interface ResolvedEditOptions {
   control: boolean;
   mergeRatio: number;
   seed: number;
+  /** Prompt-to-Prompt LocalBlend: the target word, threshold and first blended step. */
+  localBlend?: { word: string; threshold: number; start: number };
   /** The same values as a plain record, for reports. */
   used: Record<string, unknown>;
 }
@@ -74,11 +77,9 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
   check(mergeRatio >= 0 && mergeRatio <= 0.75, "mergeRatio", mergeRatio, "[0, 0.75]");
   const seed = o.seed ?? 0;
   check(Number.isInteger(seed) && seed >= 0, "seed", seed, "an integer >= 0");
-  if (o.localBlend !== undefined) {
-    throw new RangeError(`Cannot edit: localBlend "${o.localBlend}" is not implemented yet`);
-  }
+  const localBlend = resolveLocalBlend(o, steps);
   const control = o.control ?? true;
-  const used = {
+  const used: Record<string, unknown> = {
     steps,
     guidance,
     inversion,
@@ -89,5 +90,53 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     mergeRatio,
     seed,
   };
-  return { ...used, blocks: blocks as [number, number], used };
+  if (localBlend) {
+    used.localBlend = localBlend.word;
+    used.localBlendThreshold = localBlend.threshold;
+    used.localBlendStart = localBlend.start;
+  }
+  return {
+    steps,
+    guidance,
+    inversion,
+    threshold,
+    blocks: blocks as [number, number],
+    crossReplace,
+    control,
+    mergeRatio,
+    seed,
+    localBlend,
+    used,
+  };
+}
+
+/** localBlend must be a word of the target prompt; blending starts after step ⌈0.2·steps⌉. */
+function resolveLocalBlend(o: EditOptions, steps: number): ResolvedEditOptions["localBlend"] {
+  if (o.localBlend === undefined) {
+    if (o.localBlendThreshold !== undefined) {
+      throw new TypeError(
+        `Cannot edit: localBlendThreshold ${o.localBlendThreshold} needs localBlend (a target word)`,
+      );
+    }
+    return undefined;
+  }
+  const words = blendWords(o.targetPrompt);
+  const word = typeof o.localBlend === "string" ? o.localBlend.trim() : o.localBlend;
+  if (
+    typeof word !== "string" ||
+    !words.some((w) => w.toLowerCase() === word.toLowerCase())
+  ) {
+    throw new RangeError(
+      `Cannot edit: localBlend ${JSON.stringify(o.localBlend)} is not a word of the target ` +
+        `prompt (its words: ${words.map((w) => JSON.stringify(w)).join(", ")})`,
+    );
+  }
+  const threshold = o.localBlendThreshold ?? 0.3;
+  check(
+    typeof threshold === "number" && threshold >= 0 && threshold <= 1,
+    "localBlendThreshold",
+    threshold,
+    "[0, 1]",
+  );
+  return { word, threshold, start: Math.ceil(0.2 * steps) };
 }
