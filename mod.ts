@@ -129,7 +129,12 @@ export { type PixArtInputs, PixArtTransformer } from "./model/pixart/transformer
 export { parsePixArtConfig, type PixArtConfig } from "./model/pixart/config.ts";
 export { T5Encoder } from "./model/t5/encoder.ts";
 export { parseT5Config, type T5Config } from "./model/t5/config.ts";
-export { AutoencoderKL } from "./model/vae/autoencoder_kl.ts";
+export {
+  AutoencoderKL,
+  type AutoencoderKLOptions,
+  type VaeCallOptions,
+} from "./model/vae/autoencoder_kl.ts";
+export type { VaeTiling, VaeTilingMode, VaeTilingOptions } from "./model/vae/tiling.ts";
 export { parseVaeConfig, type VaeConfig } from "./model/vae/config.ts";
 export { sideBySide } from "./image/grid.ts";
 export { overlayHeatmap } from "./image/heatmap.ts";

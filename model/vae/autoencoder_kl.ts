@@ -1,5 +1,6 @@
 // AutoencoderKL (diffusers models/autoencoders/autoencoder_kl.py and vae.py Encoder/Decoder;
 // SPEC §5): encode to the posterior mean (or a seeded sample), decode latents. NCHW throughout.
+// Large inputs run in overlapping tiles (enable_tiling(); tiling.ts) under the tiling settings.
 
 import type { Tensor } from "../../tensor/tensor.ts";
 import { permute } from "../../kernels/permute.ts";
@@ -9,6 +10,27 @@ import { Conv2d } from "./conv2d.ts";
 import { GroupNormParams, ResnetBlock2D } from "./resnet_block.ts";
 import { VaeAttention } from "./attention_block.ts";
 import type { VaeConfig } from "./config.ts";
+import {
+  decodeGeometry,
+  encodeGeometry,
+  resolveVaeTiling,
+  runTiled,
+  usesTiles,
+  type VaeTiling,
+  type VaeTilingOptions,
+} from "./tiling.ts";
+
+/** Options of {@link AutoencoderKL.load}. */
+export interface AutoencoderKLOptions {
+  /** Tiling settings (default: "auto" with 512-pixel tiles, overlap 0.25). */
+  tiling?: VaeTilingOptions;
+}
+
+/** Per-call options of the encode and decode methods. */
+export interface VaeCallOptions {
+  /** Overrides the VAE's tiling settings for this call, field by field. */
+  tiling?: VaeTilingOptions;
+}
 
 /** resnet, attention, resnet at the bottleneck. */
 class MidBlock {
@@ -141,8 +163,21 @@ async function loadDecoder(w: Weights, cfg: VaeConfig): Promise<Coder> {
   );
 }
 
-/** The VAE with weights on the GPU. */
+/**
+ * The VAE with weights on the GPU. Inputs larger than the tiling threshold are encoded and decoded
+ * in overlapping tiles blended as diffusers' `enable_tiling()` does, so device memory stays bounded.
+ *
+ * @example
+ * ```ts ignore
+ * vae.setTiling({ mode: "auto", tileSampleMinSize: 512, tileOverlapFactor: 0.25 });
+ * const image = vae.decode(latents); // 2048x2048 from [1, 4, 256, 256]: 36 tiles of 512
+ * const exact = vae.decode(latents, { tiling: { mode: "never" } });
+ * ```
+ */
 export class AutoencoderKL {
+  #tiling: VaeTilingOptions = {};
+
+  /** @internal use AutoencoderKL.load() */
   constructor(
     readonly config: VaeConfig,
     readonly encoder: Coder,
@@ -152,7 +187,11 @@ export class AutoencoderKL {
   ) {}
 
   /** Loads a `vae/` checkpoint; every key must be used. */
-  static async load(w: Weights, config: VaeConfig): Promise<AutoencoderKL> {
+  static async load(
+    w: Weights,
+    config: VaeConfig,
+    options: AutoencoderKLOptions = {},
+  ): Promise<AutoencoderKL> {
     const z = config.latentChannels;
     const vae = new AutoencoderKL(
       config,
@@ -162,21 +201,62 @@ export class AutoencoderKL {
       config.usePostQuantConv ? await Conv2d.load(w.sub("post_quant_conv"), z, z, 1) : undefined,
     );
     w.assertAllUsed();
+    if (options.tiling) vae.setTiling(options.tiling);
     return vae;
   }
 
-  /** Posterior moments [B, 2·latent, H/s, W/s] (mean, then log-variance) of images in [−1, 1]. */
-  moments(x: Tensor): Tensor {
+  /** The tiling settings in force, defaults filled in. */
+  get tiling(): VaeTiling {
+    return resolveVaeTiling(this.#tiling, this.config.scale);
+  }
+
+  /**
+   * Replaces the tiling settings (diffusers `enable_tiling()` with its tile attributes; mode
+   * "never" is `disable_tiling()`). Throws RangeError for settings the VAE cannot tile with.
+   *
+   * @param options fields left out take their defaults
+   */
+  setTiling(options: VaeTilingOptions): void {
+    resolveVaeTiling(options, this.config.scale);
+    this.#tiling = { ...options };
+  }
+
+  #callTiling(options: VaeCallOptions): VaeTiling {
+    if (!options.tiling) return this.tiling;
+    return resolveVaeTiling({ ...this.#tiling, ...options.tiling }, this.config.scale);
+  }
+
+  /**
+   * Posterior moments [B, 2·latent, H/s, W/s] (mean, then log-variance) of images in [−1, 1];
+   * tiled when the tiling settings say so (the image sides must then be multiples of s).
+   */
+  moments(x: Tensor, options: VaeCallOptions = {}): Tensor {
+    const t = this.#callTiling(options), s = this.config.scale;
+    const [, , h, w] = x.shape;
+    if (!usesTiles(t, h, w)) return this.#moments(x);
+    if (h % s !== 0 || w % s !== 0) {
+      throw new RangeError(
+        `Cannot encode image ${h}x${w} in tiles: its sides must be multiples of the VAE scale ${s}`,
+      );
+    }
+    const g = encodeGeometry(t.tileSampleMinSize, t.tileOverlapFactor, s);
+    return scope(() => runTiled(x, g, (tile) => this.#moments(tile)));
+  }
+
+  #moments(x: Tensor): Tensor {
     return scope(() => {
       const h = this.encoder.forward(x);
       return this.quantConv ? this.quantConv.forward(h) : h;
     });
   }
 
-  /** Unscaled latents (the posterior mean) [B, latent, H/s, W/s]; callers multiply by scalingFactor. */
-  encodeMean(x: Tensor): Tensor {
+  /**
+   * Unscaled latents (the posterior mean) [B, latent, H/s, W/s]; callers multiply by
+   * scalingFactor. Tiled as {@link AutoencoderKL.moments}.
+   */
+  encodeMean(x: Tensor, options: VaeCallOptions = {}): Tensor {
     return scope(() => {
-      const m = this.moments(x);
+      const m = this.moments(x, options);
       const [b, c2, h, w] = m.shape;
       // moments [B, 2C, H, W] → [2, B, C·H·W]; row 0 is the mean
       const halves = permute(m.reshape([b, 2, (c2 / 2) * h * w]), [1, 0, 2]);
@@ -184,8 +264,19 @@ export class AutoencoderKL {
     });
   }
 
-  /** Images [B, out, H·s, W·s] in about [−1, 1] from unscaled latents. */
-  decode(z: Tensor): Tensor {
+  /**
+   * Images [B, out, H·s, W·s] in about [−1, 1] from unscaled latents; tiled when the tiling
+   * settings say so for an image of H·s × W·s pixels.
+   */
+  decode(z: Tensor, options: VaeCallOptions = {}): Tensor {
+    const t = this.#callTiling(options), s = this.config.scale;
+    const [, , h, w] = z.shape;
+    if (!usesTiles(t, h * s, w * s)) return this.#decode(z);
+    const g = decodeGeometry(t.tileSampleMinSize, t.tileOverlapFactor, s);
+    return scope(() => runTiled(z, g, (tile) => this.#decode(tile)));
+  }
+
+  #decode(z: Tensor): Tensor {
     return scope(() =>
       this.decoder.forward(this.postQuantConv ? this.postQuantConv.forward(z) : z)
     );
