@@ -11,9 +11,11 @@
 
 import { Tensor } from "../tensor/tensor.ts";
 import { isFloat } from "../tensor/dtype.ts";
-import { type Disposable, keep, track } from "../tensor/scope.ts";
+import { type Disposable, keep, scope, track } from "../tensor/scope.ts";
+import type { DType } from "../tensor/dtype.ts";
+import type { Gpu } from "../tensor/device.ts";
 import { formatShape, numel } from "../tensor/shape.ts";
-import { type KernelVariant, pickVariant } from "./_variant.ts";
+import { type KernelVariant, pickVariant, withVariant } from "./_variant.ts";
 import { MATMUL_ACTIVATIONS, type MatmulProblem } from "./matmul_epilogue.ts";
 import {
   matmulTexture,
@@ -160,6 +162,22 @@ function checkEpilogue(op: string, options: LinearOptions, outShape: number[], N
  * device (on lavapipe the tiled kernel runs at ~0.3 GFLOP/s against ~10 for the texture one).
  */
 export const TEXTURE_MIN_MACS = 2 ** 28;
+
+/**
+ * Compiles the texture variant for linear layers with `weightDtype` weights where it is this
+ * adapter's preferred variant (CPU adapters), so every later such matmul takes it however small.
+ * Model loaders call this: a model runs its small matmuls thousands of times, and below
+ * `TEXTURE_MIN_MACS` the tiled kernel is ~30x slower on lavapipe (a 64-token, 192-wide DiT forward
+ * took 2.6 s instead of 0.3 s). A no-op where another variant is preferred or pinned.
+ */
+export async function warmTextureMatmul(gpu: Gpu, weightDtype: DType): Promise<void> {
+  if (pickVariant(gpu, "matmul", MATMUL_VARIANTS).name !== "texture") return;
+  await withVariant(gpu, "matmul", "texture", () =>
+    scope(async () => {
+      linear(Tensor.empty(gpu, [1, 4]), Tensor.empty(gpu, [4, 4], weightDtype));
+      await gpu.sync();
+    }));
+}
 
 function run(p: MatmulProblem, packed?: PackedWeight): void {
   const v = pickVariant(p.gpu, "matmul", MATMUL_VARIANTS, `${p.M}x${p.N}x${p.K}`);

@@ -2,10 +2,13 @@
 
 import type { Tensor } from "../tensor/tensor.ts";
 import type { Weights } from "../tensor/weights.ts";
-import { linear, type LinearOptions } from "../kernels/matmul.ts";
+import { keep } from "../tensor/scope.ts";
+import { linear, type LinearOptions, type PackedWeight, packWeight } from "../kernels/matmul.ts";
 
 /** A loaded Linear layer; `forward` fuses an activation and a residual add when asked. */
 export class Linear {
+  #packed: PackedWeight | undefined;
+
   constructor(readonly weight: Tensor, readonly bias: Tensor | undefined) {}
 
   /** Loads `<w.prefix>weight` [outF, inF] and, with `bias`, `<w.prefix>bias` [outF]. */
@@ -16,11 +19,16 @@ export class Linear {
 
   /** x [..., in] → [..., out]. */
   forward(x: Tensor, options: Omit<LinearOptions, "bias"> = {}): Tensor {
-    return linear(x, this.weight, { ...options, bias: this.bias });
+    // Packed on first use and kept: on CPU adapters an unpacked weight is repacked into textures
+    // by every call (a quarter of a small DiT's forward); elsewhere packing only wraps the tensor.
+    this.#packed ??= keep(packWeight(this.weight));
+    return linear(x, this.#packed, { ...options, bias: this.bias });
   }
 
   /** Frees the weights. */
   dispose(): void {
+    this.#packed?.dispose();
+    this.#packed = undefined;
     this.weight.dispose();
     this.bias?.dispose();
   }

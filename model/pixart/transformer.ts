@@ -8,7 +8,7 @@ import type { Weights } from "../../tensor/weights.ts";
 import { add } from "../../kernels/binary.ts";
 import { permute } from "../../kernels/permute.ts";
 import { layerNorm } from "../../kernels/layer_norm.ts";
-import { linear } from "../../kernels/matmul.ts";
+import { linear, warmTextureMatmul } from "../../kernels/matmul.ts";
 import { formatShape } from "../../tensor/shape.ts";
 import { Linear } from "../linear.ts";
 import { AdaLayerNormSingle, type MicroConditions } from "./adaln_single.ts";
@@ -69,6 +69,7 @@ export class PixArtTransformer {
     );
     patch.dispose(); // the reshaped view keeps the storage
     w.assertAllUsed();
+    await warmTextureMatmul(patch.gpu, patch.dtype);
     return model;
   }
 

@@ -21,7 +21,10 @@ export interface VaeTilingOptions {
   tileSampleMinSize?: number;
   /** Share of a tile blended with its neighbours (`tile_overlap_factor`), in [0, 0.5]; 0.25. */
   tileOverlapFactor?: number;
-  /** "auto" tiles when a side exceeds this many pixels; default `tileSampleMinSize` (diffusers). */
+  /**
+   * "auto" tiles when a side exceeds this many pixels; default `DEFAULT_TILE_THRESHOLD` (1024), so
+   * PixArt-1024-MS images decode untiled, without seams, and only larger ones are tiled.
+   */
   threshold?: number;
 }
 
@@ -35,13 +38,15 @@ export interface VaeTiling {
 
 /** Default tile side in pixels (the PixArt-512 image side). */
 export const DEFAULT_TILE_SAMPLE_SIZE = 512;
+/** Default side above which "auto" tiles (the PixArt-1024-MS image side). */
+export const DEFAULT_TILE_THRESHOLD = 1024;
 
 /** Fills defaults and checks the settings against the VAE scale; RangeError when they are bad. */
 export function resolveVaeTiling(options: VaeTilingOptions, scale: number): VaeTiling {
   const mode = options.mode ?? "auto";
   const size = options.tileSampleMinSize ?? DEFAULT_TILE_SAMPLE_SIZE;
   const f = options.tileOverlapFactor ?? 0.25;
-  const threshold = options.threshold ?? size;
+  const threshold = options.threshold ?? DEFAULT_TILE_THRESHOLD;
   if (!["auto", "always", "never"].includes(mode)) {
     throw new RangeError(`Cannot tile the VAE: mode "${mode}" is not "auto", "always" or "never"`);
   }

@@ -209,7 +209,7 @@ Deno.test({
       mode: "auto",
       tileSampleMinSize: 512,
       tileOverlapFactor: 0.25,
-      threshold: 512,
+      threshold: 1024,
     });
     const ref = await reference("vae_reference.safetensors");
     const image = await upload(gpu, ref, "tiled.input.image"); // 56x40
@@ -226,11 +226,11 @@ Deno.test({
     const tiledMean = await run(() => vae.encodeMean(image, always));
     const untiledSample = await run(() => vae.decode(latents, never));
     const tiledSample = await run(() => vae.decode(latents, always));
-    // defaults (512-pixel threshold): the fixture sizes run untiled, bit for bit
+    // defaults (1024-pixel threshold): the fixture sizes run untiled, bit for bit
     assertEquals(await run(() => vae.encodeMean(image)), untiledMean);
     assertEquals(await run(() => vae.decode(latents)), untiledSample);
     try {
-      vae.setTiling(TILES); // auto, threshold = tile size 32: 56x40 exceeds it
+      vae.setTiling({ ...TILES, threshold: 32 }); // auto: 56x40 exceeds 32
       assertEquals(vae.tiling.threshold, 32);
       assertEquals(await run(() => vae.encodeMean(image)), tiledMean);
       assertEquals(await run(() => vae.decode(latents)), tiledSample);
