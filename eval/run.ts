@@ -18,21 +18,25 @@ import type { EditOptions } from "../pipeline/edit_options.ts";
 import type { RgbaImage } from "../image/rgba_image.ts";
 import { sideBySide } from "../image/grid.ts";
 import { encodePng } from "../image/encode_png.ts";
-import { readEditSet } from "./edit_set.ts";
+import { type EditScene, readEditSet } from "./edit_set.ts";
 import { scoreEdit } from "./edit_metrics.ts";
 import { type EditRow, summarize, summaryTable } from "./summary.ts";
 
 /** The bundled scenes model. */
 export const SCENES_MODEL = fileURLToPath(new URL("../models/pixart-scenes-64", import.meta.url));
 
-/** The configurations: the default, then one factor changed at a time. */
-export const CONFIGS: Record<string, Partial<EditOptions>> = {
-  default: {},
-  ddim: { inversion: "ddim" },
-  "control-off": { control: false },
-  "threshold-0": { threshold: 0 },
-  "threshold-15": { threshold: 15 },
-  "merge-0.5": { mergeRatio: 0.5 },
+/**
+ * The configurations: the default, then one factor changed at a time. "local-blend" limits the
+ * edit to where the edited object's target shape word attends (the CLI's --local-blend WORD).
+ */
+export const CONFIGS: Record<string, (scene: EditScene) => Partial<EditOptions>> = {
+  default: () => ({}),
+  ddim: () => ({ inversion: "ddim" }),
+  "control-off": () => ({ control: false }),
+  "threshold-0": () => ({ threshold: 0 }),
+  "threshold-15": () => ({ threshold: 15 }),
+  "merge-0.5": () => ({ mergeRatio: 0.5 }),
+  "local-blend": (scene) => ({ localBlend: scene.edit.targetWords.at(-1) }),
 };
 
 function readRows(path: string): EditRow[] {
@@ -64,7 +68,7 @@ async function runConfig(
       image: scene.image,
       sourcePrompt: scene.caption,
       targetPrompt: scene.edit.targetCaption,
-      ...options,
+      ...options(scene),
       onWarning: (m) => console.error(`${scene.id}: ${m}`),
     });
     const seconds = (performance.now() - t0) / 1000;
