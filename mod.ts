@@ -113,7 +113,16 @@ export {
   loadPipeline,
   type LoadPipelineOptions,
   PixArtPipeline,
+  type PromptStats,
+  type TextEncoderSource,
 } from "./pipeline/pixart_pipeline.ts";
+export {
+  type CachedPrompt,
+  PromptCache,
+  type PromptCacheExpect,
+  textEncoderIdentity,
+  type TextEncoderIdentityInput,
+} from "./pipeline/prompt_cache.ts";
 export {
   decodeLatents,
   edit,

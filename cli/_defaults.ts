@@ -2,6 +2,7 @@
 // random-weight fixture until the trained-model issue bundles a real one and switches these.
 
 import { fileURLToPath } from "node:url";
+import { cacheDir } from "../tensor/env.ts";
 
 /** The model folder used without --model (a diffusers pipeline folder). */
 export function defaultModelPath(): string {
@@ -11,6 +12,15 @@ export function defaultModelPath(): string {
 /** The image edited without --image: 64x64, a red circle on a grey gradient. */
 export function defaultImagePath(): string {
   return fileURLToPath(new URL("../tests/fixtures/cli/demo.png", import.meta.url));
+}
+
+/**
+ * The prompt cache used without --prompt-cache: `prompts` in $DIT4EDIT_CACHE_DIR, else in
+ * $XDG_CACHE_HOME/dit4edit, else in ~/.cache/dit4edit; undefined (no cache) when none is known.
+ */
+export function defaultPromptCacheDir(): string | undefined {
+  const dir = cacheDir();
+  return dir ? `${dir}/prompts` : undefined;
 }
 
 /** The demo's prompts, describing the default image and its edit. */

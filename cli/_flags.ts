@@ -27,6 +27,8 @@ export const FLAGS = {
   grid: { type: "string" },
   "attention-maps": { type: "string" },
   "max-pixels": { type: "string" },
+  "prompt-cache": { type: "string" },
+  "no-prompt-cache": { type: "boolean" },
   batch: { type: "string" },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
@@ -306,6 +308,25 @@ export function editSpec(
     spec.attentionMaps = path(label("attention-maps"), v["attention-maps"]);
   }
   return spec;
+}
+
+/**
+ * Validates --prompt-cache and --no-prompt-cache.
+ * @param values the command line's flags
+ * @param fallback the folder used when neither flag is given (undefined: no cache)
+ * @returns the cache folder as given, or false for no cache
+ * @throws {UsageError} when both flags are given or the folder is empty
+ */
+export function promptCacheOf(values: FlagValues, fallback: string | undefined): string | false {
+  const dir = values["prompt-cache"];
+  if (values["no-prompt-cache"]) {
+    if (dir !== undefined) {
+      throw new UsageError(`Flags "--prompt-cache" and "--no-prompt-cache" exclude each other`);
+    }
+    return false;
+  }
+  if (dir === undefined) return fallback ?? false;
+  return path("--prompt-cache", dir);
 }
 
 /**

@@ -43,6 +43,10 @@ Edit:
       --size WxH          processing size (default the model's native area at the input's
                           aspect ratio)
       --max-pixels N      refuse larger input images (default 67108864)
+      --prompt-cache DIR  keep encoded prompts here, so a prompt seen before skips the text
+                          encoder (default $XDG_CACHE_HOME/dit4edit/prompts, else
+                          ~/.cache/dit4edit/prompts)
+      --no-prompt-cache   neither read nor write encoded prompts
 
 Outputs:
       --grid FILE         input | reconstruction | edit, side by side

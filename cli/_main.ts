@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import type { RgbaImage } from "../image/rgba_image.ts";
 import type { EditBackend } from "./_backend.ts";
 import { readBatch } from "./_batch.ts";
-import { defaultModelPath } from "./_defaults.ts";
+import { defaultModelPath, defaultPromptCacheDir } from "./_defaults.ts";
 import { exitCodeOf, formatError, messageOf, UsageError } from "./_errors.ts";
 import {
   EDIT_FLAGS,
@@ -15,6 +15,7 @@ import {
   type FlagValues,
   maxPixelsOf,
   parseFlags,
+  promptCacheOf,
 } from "./_flags.ts";
 import { HELP } from "./_help.ts";
 import { type EditSummary, readInputImage, runJob } from "./_job.ts";
@@ -126,6 +127,7 @@ async function run(flags: FlagValues, io: CliIo): Promise<number> {
   const now = io.now ?? (() => performance.now());
   const quiet = flags.quiet ?? false;
   const maxPixels = maxPixelsOf(flags["max-pixels"]);
+  const promptCache = promptCacheOf(flags, defaultPromptCacheDir());
   const modelPath = flags.model ?? defaultModelPath();
   const batch = flags.batch;
 
@@ -177,7 +179,9 @@ async function run(flags: FlagValues, io: CliIo): Promise<number> {
   const adapter = await backend.adapter();
   if (!quiet) progress.line(`adapter: ${adapter}`);
   const tLoad = now();
-  const model = await backend.load(resolve(cwd, modelPath), (e) => progress.update(e));
+  const model = await backend.load(resolve(cwd, modelPath), (e) => progress.update(e), {
+    promptCache: promptCache && resolve(cwd, promptCache),
+  });
   progress.end();
   const loadSeconds = (now() - tLoad) / 1000;
 

@@ -16,8 +16,8 @@ export const pipelineBackend: EditBackend = {
     return `${description || [vendor, architecture].filter(Boolean).join(" ") || "unknown"} ` +
       `(${gpu.kind})`;
   },
-  load(dir, onProgress) {
-    return loadPipeline(dir, { onProgress });
+  load(dir, onProgress, options = {}) {
+    return loadPipeline(dir, { onProgress, promptCache: options.promptCache ?? false });
   },
   edit(model, options) {
     return edit(model as Pipeline, options);
