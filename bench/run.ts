@@ -14,6 +14,7 @@ import { conv2dBench } from "./cases/conv2d_bench.ts";
 import { tomeMergeBench } from "./cases/tome_merge_bench.ts";
 import { pixartModelBench, tinyPixartBench } from "./cases/pixart_model_bench.ts";
 import { flashAttentionBench } from "./cases/flash_attention_bench.ts";
+import { t5XxlBench } from "./cases/t5_xxl_bench.ts";
 import { vaeTiledBench } from "./cases/vae_tiled_bench.ts";
 import { pixartMergeBench } from "./cases/pixart_merge_bench.ts";
 
@@ -40,6 +41,7 @@ export const CASES: BenchCase[] = [
   vaeTiledBench,
   tinyPixartBench,
   pixartModelBench,
+  t5XxlBench,
   pixartMergeBench,
 ];
 

@@ -100,12 +100,16 @@ export class T5Encoder {
     const keyMask = Tensor.from(gpu, mask, [batch, length]);
     for (let b = 0; b < cfg.numLayers; b++) {
       const block = this.#blocks[b] ?? await T5Block.load(this.w.sub(`encoder.block.${b}`), cfg);
-      const next = scope(() => block.forward(h, bias, keyMask));
+      const resident = this.#blocks[b] !== undefined;
+      const next = scope(() => block.forward(h, bias, keyMask, { packWeights: resident }));
       h.dispose();
       h = next;
-      if (!this.#blocks[b]) {
-        await gpu.sync(); // the block's weights must outlive its launches
+      if (!resident) {
+        // Freed before the submit: the pool hands the buffers only to later launches (which run
+        // after these) until the submit, then to the next block's uploads too, so streaming holds
+        // one block's buffers, not two. The sync keeps the host from loading ahead.
         block.dispose();
+        await gpu.sync();
       }
     }
     const out = rmsNorm(h, this.finalNorm, { eps: cfg.layerNormEpsilon });

@@ -6,8 +6,15 @@ import type { Weights } from "../../tensor/weights.ts";
 import { mul } from "../../kernels/binary.ts";
 import { rmsNorm } from "../../kernels/rms_norm.ts";
 import { flashAttention } from "../../kernels/flash_attention.ts";
+import { linear, type LinearOptions } from "../../kernels/matmul.ts";
 import { Linear } from "../linear.ts";
 import type { T5Config } from "./config.ts";
+
+/** Options of {@link T5Block.forward}. */
+export interface T5BlockCallOptions {
+  /** Keep weights packed for later calls (default true; false for a block used once). */
+  packWeights?: boolean;
+}
 
 /** encoder.block.{b}: self-attention and feed-forward sublayers with their norms. */
 export class T5Block {
@@ -43,21 +50,29 @@ export class T5Block {
     );
   }
 
-  /** h [B, L, d] → [B, L, d]; `bias` [H, L, L] relative positions, `keyMask` [B, L] (1 keep). */
-  forward(h: Tensor, bias: Tensor, keyMask: Tensor): Tensor {
+  /**
+   * h [B, L, d] → [B, L, d]; `bias` [H, L, L] relative positions, `keyMask` [B, L] (1 keep).
+   * `packWeights` false (a streamed block, run once and freed) stages each weight in the matmul's
+   * shared scratch textures instead of packing it into textures of its own that Linear keeps,
+   * which would hold a second copy of the block on the device.
+   */
+  forward(h: Tensor, bias: Tensor, keyMask: Tensor, options: T5BlockCallOptions = {}): Tensor {
     const eps = this.config.layerNormEpsilon, heads = this.config.numHeads;
+    const pack = options.packWeights ?? true;
+    const lin = (l: Linear, x: Tensor, o: Omit<LinearOptions, "bias"> = {}) =>
+      pack ? l.forward(x, o) : linear(x, l.weight, { ...o, bias: l.bias });
     const a = rmsNorm(h, this.ln0, { eps });
     // token-major [B, L, H·D] in and out; no 1/√d scaling in T5
-    const att = flashAttention(this.q.forward(a), this.k.forward(a), this.v.forward(a), {
+    const att = flashAttention(lin(this.q, a), lin(this.k, a), lin(this.v, a), {
       heads,
       scale: 1,
       bias,
       keyMask,
     });
-    h = this.o.forward(att, { residual: h });
+    h = lin(this.o, att, { residual: h });
     const f = rmsNorm(h, this.ln1, { eps });
-    const gated = mul(this.wi0.forward(f, { activation: "gelu_tanh" }), this.wi1.forward(f));
-    return this.wo.forward(gated, { residual: h });
+    const gated = mul(lin(this.wi0, f, { activation: "gelu_tanh" }), lin(this.wi1, f));
+    return lin(this.wo, gated, { residual: h });
   }
 
   /** Frees the weights. */
