@@ -36,6 +36,8 @@ export interface GenerateOptions {
   height?: number;
   seed?: number;
   onProgress?: (event: ProgressEvent) => void;
+  /** Called with warnings (e.g. a truncated prompt). Default: console.warn. */
+  onWarning?: (message: string) => void;
 }
 
 /** Seeded standard-normal noise (mulberry32 + Box–Muller). */
@@ -85,7 +87,9 @@ export async function generateLatents(
 
 /** Generates an image from a prompt. */
 export async function generate(pipe: PixArtPipeline, options: GenerateOptions): Promise<RgbaImage> {
-  const cond = await pipe.encodePrompt(options.prompt), uncond = await pipe.encodePrompt("");
+  const warn = options.onWarning ?? ((m: string) => console.warn(m));
+  const cond = await pipe.encodePrompt(options.prompt, warn);
+  const uncond = await pipe.encodePrompt("", warn);
   const s = pipe.vae.config.scale;
   const width = options.width ?? pipe.nativeSide, height = options.height ?? pipe.nativeSide;
   const c = pipe.vae.config.latentChannels, h = height / s, w = width / s;
@@ -164,7 +168,7 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
 
   const src = await pipe.encodePrompt(options.sourcePrompt, warn);
   const tgt = await pipe.encodePrompt(options.targetPrompt, warn);
-  const nul = await pipe.encodePrompt("");
+  const nul = await pipe.encodePrompt("", warn);
   progress({ stage: "encode-prompt", done: 1, total: 1, unit: "steps" });
   lap("encodePrompt");
   const z0 = encodeImage(pipe, input);

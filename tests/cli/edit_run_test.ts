@@ -12,12 +12,15 @@ const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const DEMO = join(ROOT, "tests/fixtures/cli/demo.png");
 const TINY = join(ROOT, "tests/fixtures/models/tiny-pixart");
 const FAST = ["--steps", "2"];
+// the CLI caches encoded prompts; keep its cache out of the user's home
+const CACHE = Deno.makeTempDirSync({ prefix: "dit4edit_cache_" });
+globalThis.addEventListener("unload", () => Deno.removeSync(CACHE, { recursive: true }));
 
 async function edit(args: string[], cwd = ROOT) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "-A", join(ROOT, "cli/edit.ts"), ...args],
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", DIT4EDIT_CACHE_DIR: CACHE },
     stdout: "piped",
     stderr: "piped",
   }).output();

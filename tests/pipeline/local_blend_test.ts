@@ -219,7 +219,7 @@ Deno.test({
           "--json",
         ],
         cwd: dir,
-        env: { NO_COLOR: "1" },
+        env: { NO_COLOR: "1", DIT4EDIT_CACHE_DIR: join(dir, "cache") },
         stdout: "piped",
         stderr: "piped",
       }).output();
