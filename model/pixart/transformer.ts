@@ -112,7 +112,11 @@ export class PixArtTransformer {
         this.captionLinear1.forward(caption, { activation: "gelu_tanh" }),
       );
       for (const [l, block] of this.blocks.entries()) {
-        x = block.forward(x, t6, cap, captionMask, inputs.control?.(l));
+        // a block's intermediates are freed once it is recorded (commands run in order, so later
+        // ops of the same submit may reuse their buffers): memory stays at about one block's
+        const next = scope(() => block.forward(x, t6, cap, captionMask, inputs.control?.(l)));
+        x.dispose();
+        x = next;
       }
       // final layer: (shift, scale) = table[2, C] + e_t[:, None]
       const mod = permute(add(embedded.reshape([b, 1, c]), this.scaleShiftTable), [1, 0, 2]); // [2, B, C]
