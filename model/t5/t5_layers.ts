@@ -52,9 +52,9 @@ export class T5Block {
 
   /**
    * h [B, L, d] → [B, L, d]; `bias` [H, L, L] relative positions, `keyMask` [B, L] (1 keep).
-   * `packWeights` false (a streamed block, run once and freed) stages each weight in the matmul's
-   * shared scratch textures instead of packing it into textures of its own that Linear keeps,
-   * which would hold a second copy of the block on the device.
+   * `packWeights` false (the encoder's choice: T5 runs only a few prompts) stages each weight in
+   * the matmul's shared scratch textures instead of packing it into textures of its own that
+   * Linear keeps, which would hold a second copy of the weights on the device.
    */
   forward(h: Tensor, bias: Tensor, keyMask: Tensor, options: T5BlockCallOptions = {}): Tensor {
     const eps = this.config.layerNormEpsilon, heads = this.config.numHeads;
