@@ -5,11 +5,14 @@
 //
 //   deno task eval                         # default configuration, 120 scenes
 //   deno task eval --ablations             # + each ablation on the first 30 scenes
+//   deno task eval --config ddim,control-off   # only these configurations
 //   deno task eval --summary               # only print the table of what the file holds
 //   deno task eval --grid docs/edit_examples.png   # + an example grid of the first 8 scenes
 //
 // Flags: --model DIR (default models/pixart-scenes-64), --count N (120), --ablation-count N (30),
-// --out FILE (eval/results/edits.jsonl), --config NAME (run one configuration only).
+// --out FILE (eval/results/edits.jsonl), --config A,B (only these configurations), --steps N
+// (the editor's default, 30, unless given; recorded per line, and a results file holds one value).
+// Two processes may append to one results file when they run different configurations.
 
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -29,12 +32,15 @@ export const SCENES_MODEL = fileURLToPath(new URL("../models/pixart-scenes-64", 
  * The configurations: the default, then one factor changed at a time. "local-blend" limits the
  * edit to where the edited object's target shape word attends (the CLI's --local-blend WORD).
  */
-export const CONFIGS: Record<string, (scene: EditScene) => Partial<EditOptions>> = {
+export const CONFIGS: Record<
+  string,
+  (scene: EditScene, steps: number) => Partial<EditOptions>
+> = {
   default: () => ({}),
   ddim: () => ({ inversion: "ddim" }),
   "control-off": () => ({ control: false }),
   "threshold-0": () => ({ threshold: 0 }),
-  "threshold-15": () => ({ threshold: 15 }),
+  "threshold-half": (_, steps) => ({ threshold: Math.ceil(steps / 2) }),
   "merge-0.5": () => ({ mergeRatio: 0.5 }),
   "local-blend": (scene) => ({ localBlend: scene.edit.targetWords.at(-1) }),
 };
@@ -54,6 +60,7 @@ async function runConfig(
   pipe: PixArtPipeline,
   name: string,
   count: number,
+  steps: number | undefined,
   out: string,
   done: Set<string>,
 ): Promise<void> {
@@ -68,7 +75,8 @@ async function runConfig(
       image: scene.image,
       sourcePrompt: scene.caption,
       targetPrompt: scene.edit.targetCaption,
-      ...options(scene),
+      steps,
+      ...options(scene, steps ?? 30),
       onWarning: (m) => console.error(`${scene.id}: ${m}`),
     });
     const seconds = (performance.now() - t0) / 1000;
@@ -93,13 +101,18 @@ async function runConfig(
 }
 
 /** Input | reconstruction | edited | ideal, one row per scene. */
-async function exampleGrid(pipe: PixArtPipeline, count: number): Promise<RgbaImage> {
+async function exampleGrid(
+  pipe: PixArtPipeline,
+  count: number,
+  steps: number | undefined,
+): Promise<RgbaImage> {
   const rows: RgbaImage[] = [];
   for (const scene of await readEditSet(undefined, count)) {
     const r = await edit(pipe, {
       image: scene.image,
       sourcePrompt: scene.caption,
       targetPrompt: scene.edit.targetCaption,
+      steps,
     });
     rows.push(
       sideBySide([scene.image, r.reconstruction, r.edited, scene.edit.targetImage], {
@@ -126,6 +139,7 @@ if (import.meta.main) {
     options: {
       model: { type: "string", default: SCENES_MODEL },
       count: { type: "string", default: "120" },
+      steps: { type: "string" },
       "ablation-count": { type: "string", default: "30" },
       out: { type: "string", default: "eval/results/edits.jsonl" },
       config: { type: "string" },
@@ -141,30 +155,37 @@ if (import.meta.main) {
       throw new RangeError(`Cannot run eval: --${flag} must be a positive integer, got "${v}"`);
     }
   }
-  if (values.config !== undefined && !(values.config in CONFIGS)) {
+  const steps = values.steps === undefined ? undefined : Number(values.steps);
+  if (steps !== undefined && !(Number.isInteger(steps) && steps >= 1)) {
+    throw new RangeError(`Cannot run eval: --steps must be a positive integer, got "${steps}"`);
+  }
+  const chosen = values.config?.split(",").map((c) => c.trim());
+  for (const c of chosen ?? []) {
+    if (!(c in CONFIGS)) {
+      throw new RangeError(
+        `Cannot run eval: unknown --config "${c}" (one of ${Object.keys(CONFIGS).join(", ")})`,
+      );
+    }
+  }
+  const earlier = readRows(out);
+  const stepsUsed = new Set(earlier.map((r) => r.used.steps));
+  if (!values.summary && stepsUsed.size > 0 && !stepsUsed.has(steps ?? 30)) {
     throw new RangeError(
-      `Cannot run eval: unknown --config "${values.config}" (one of ${
-        Object.keys(CONFIGS).join(", ")
-      })`,
+      `Cannot run eval: ${out} holds edits at ${[...stepsUsed].join(", ")} steps, not ${
+        steps ?? 30
+      }; use another --out`,
     );
   }
   if (!values.summary) {
     Deno.mkdirSync(out.replace(/[^/]*$/, "") || ".", { recursive: true });
     const pipe = await loadPipeline(values.model!);
-    const done = new Set(readRows(out).map((r) => `${r.config}/${r.id}`));
-    const plan: [string, number][] = values.config
-      ? [[values.config, values.config === "default" ? count : ablationCount]]
-      : [
-        ["default", count],
-        ...(values.ablations
-          ? Object.keys(CONFIGS).filter((c) => c !== "default").map((c) =>
-            [c, ablationCount] as [string, number]
-          )
-          : []),
-      ];
-    for (const [name, n] of plan) await runConfig(pipe, name, n, out, done);
+    const done = new Set(earlier.map((r) => `${r.config}/${r.id}`));
+    const names = chosen ??
+      ["default", ...(values.ablations ? Object.keys(CONFIGS).filter((c) => c !== "default") : [])];
+    const plan = names.map((c) => [c, c === "default" ? count : ablationCount] as const);
+    for (const [name, n] of plan) await runConfig(pipe, name, n, steps, out, done);
     if (values.grid) {
-      const grid = await exampleGrid(pipe, 8);
+      const grid = await exampleGrid(pipe, 8, steps);
       const tmp = `${values.grid}.tmp`;
       Deno.writeFileSync(tmp, encodePng(grid));
       Deno.renameSync(tmp, values.grid);
