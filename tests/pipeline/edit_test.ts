@@ -2,20 +2,10 @@
 // the inverted noise; the source branch does not depend on the target prompt; options are checked.
 
 import { assertEquals, assertRejects } from "@std/assert";
-import { loadPipeline, type PixArtPipeline } from "../../pipeline/pixart_pipeline.ts";
 import { decodeLatents, edit, encodeImage, generateLatents, invert } from "../../pipeline/edit.ts";
 import type { RgbaImage } from "../../image/rgba_image.ts";
-import { GPU_TEST, rng, testGpu } from "../_harness.ts";
-import { FIXTURES } from "../model/_fixtures.ts";
-
-function testImage(w: number, h: number): RgbaImage {
-  const r = rng(3), data = new Uint8Array(w * h * 4);
-  for (let i = 0; i < w * h; i++) {
-    const x = i % w, y = Math.floor(i / w);
-    data.set([x * 8, y * 8, Math.round(r() * 255), 255], 4 * i);
-  }
-  return { width: w, height: h, data };
-}
+import { GPU_TEST } from "../_harness.ts";
+import { testImage, tinyPipeline } from "./_tiny_pipeline.ts";
 
 function maxDiff(a: RgbaImage, b: RgbaImage): number {
   let m = 0;
@@ -23,14 +13,8 @@ function maxDiff(a: RgbaImage, b: RgbaImage): number {
   return m;
 }
 
-let shared: PixArtPipeline | undefined;
-async function pipeline() {
-  shared ??= await loadPipeline(`${FIXTURES}tiny-pixart`, { gpu: await testGpu(), dtype: "f32" });
-  return shared;
-}
-
 const BASE = {
-  image: testImage(32, 32),
+  image: testImage(32, 32, 3),
   sourcePrompt: "a red star",
   steps: 4,
   onWarning: () => {},
@@ -40,7 +24,7 @@ Deno.test({
   name: "edit() with control off equals generation from the inverted noise",
   ...GPU_TEST,
   async fn() {
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     const { edited } = await edit(pipe, {
       ...BASE,
       targetPrompt: "a blue circle",
@@ -67,7 +51,7 @@ Deno.test({
   name: "edit(): the source branch reconstructs the same image whatever the target",
   ...GPU_TEST,
   async fn() {
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     const a = await edit(pipe, { ...BASE, targetPrompt: "a blue star" });
     const b = await edit(pipe, { ...BASE, targetPrompt: "a green heart on a red background" });
     assertEquals(maxDiff(a.reconstruction, b.reconstruction), 0);
@@ -81,7 +65,7 @@ Deno.test({
   name: "edit() names the option, its value and its range for bad options",
   ...GPU_TEST,
   async fn() {
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     const bad: [Record<string, unknown>, string][] = [
       [{ steps: 0 }, "steps 0"],
       [{ threshold: 9 }, "threshold 9"],
@@ -112,7 +96,7 @@ Deno.test({
     const { transformerBatch, epsRow } = await import("../../pipeline/guidance.ts");
     const { DPMSolverMultistepScheduler } = await import("../../pipeline/dpm_solver.ts");
     const { Tensor } = await import("../../tensor/tensor.ts");
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     const p = await pipe.encodePrompt("a red star");
     const x = Tensor.from(pipe.gpu, new Float32Array(4 * 8 * 8).fill(0.5), [1, 4, 8, 8]);
     const sched = DPMSolverMultistepScheduler.fromConfig(pipe.schedulerConfig, 4);

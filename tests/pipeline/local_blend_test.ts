@@ -8,34 +8,17 @@ import { assert, assertEquals, assertRejects, assertThrows } from "@std/assert";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Tensor } from "../../tensor/tensor.ts";
-import { loadPipeline, type PixArtPipeline } from "../../pipeline/pixart_pipeline.ts";
 import { edit } from "../../pipeline/edit.ts";
 import { LocalBlend, localBlendTokens } from "../../pipeline/local_blend.ts";
 import { controlAt } from "../../pipeline/attention_control.ts";
 import { epsRow, guide, transformerBatch } from "../../pipeline/guidance.ts";
 import { DPMSolverMultistepScheduler } from "../../pipeline/dpm_solver.ts";
 import { localBlendMaskRef, localBlendWordMapsRef } from "../../kernels/local_blend_ref.ts";
-import type { RgbaImage } from "../../image/rgba_image.ts";
-import { assertClose, F32_TOL, GPU_TEST, randomArray, rng, testGpu } from "../_harness.ts";
-import { FIXTURES } from "../model/_fixtures.ts";
-
-let shared: PixArtPipeline | undefined;
-async function pipeline() {
-  shared ??= await loadPipeline(`${FIXTURES}tiny-pixart`, { gpu: await testGpu(), dtype: "f32" });
-  return shared;
-}
-
-function testImage(w: number, h: number): RgbaImage {
-  const r = rng(5), data = new Uint8Array(w * h * 4);
-  for (let i = 0; i < w * h; i++) {
-    const x = i % w, y = Math.floor(i / w);
-    data.set([x * 8, y * 8, Math.round(r() * 255), 255], 4 * i);
-  }
-  return { width: w, height: h, data };
-}
+import { assertClose, F32_TOL, GPU_TEST, randomArray, testGpu } from "../_harness.ts";
+import { testImage, tinyPipeline } from "./_tiny_pipeline.ts";
 
 const BASE = {
-  image: testImage(32, 32),
+  image: testImage(32, 32, 5),
   sourcePrompt: "a red star",
   targetPrompt: "a blue star",
   steps: 4,
@@ -83,7 +66,7 @@ Deno.test({
     "the target latents equal the source's exactly, inside the unblended target's",
   ...GPU_TEST,
   async fn() {
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     const src = await pipe.encodePrompt("a red star"), tgt = await pipe.encodePrompt("a blue star");
     const nul = await pipe.encodePrompt("");
     const x = Tensor.from(pipe.gpu, randomArray(4 * 16 * 16, 7), [1, 4, 16, 16]); // 8x8 tokens
@@ -137,7 +120,7 @@ Deno.test({
     "an empty mask (threshold 1) equals the reconstruction",
   ...GPU_TEST,
   async fn() {
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     const plain = await edit(pipe, BASE);
     const ones = await edit(pipe, { ...BASE, localBlend: "star", localBlendThreshold: 0 });
     assertEquals(ones.edited.data, plain.edited.data);
@@ -179,7 +162,7 @@ Deno.test({
   name: "edit() names localBlend's value and the target's words, and localBlendThreshold's range",
   ...GPU_TEST,
   async fn() {
-    const pipe = await pipeline();
+    const pipe = await tinyPipeline();
     await assertRejects(
       () => edit(pipe, { ...BASE, localBlend: "red" }),
       RangeError,
