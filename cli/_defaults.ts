@@ -1,12 +1,12 @@
-// What `cli/edit.ts` edits when given no --image: the README's main command. The model is the tiny
-// random-weight fixture until the trained-model issue bundles a real one and switches these.
+// What `cli/edit.ts` edits when given no --image: the README's main command, on the bundled scenes
+// model (models/pixart-scenes-64, trained by tools/train/ on procedural scenes).
 
 import { fileURLToPath } from "node:url";
 import { cacheDir } from "../tensor/env.ts";
 
 /** The model folder used without --model (a diffusers pipeline folder). */
 export function defaultModelPath(): string {
-  return fileURLToPath(new URL("../tests/fixtures/models/tiny-pixart", import.meta.url));
+  return fileURLToPath(new URL("../models/pixart-scenes-64", import.meta.url));
 }
 
 /** The image edited without --image: 64x64, a red circle on a grey gradient. */
