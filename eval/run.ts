@@ -53,7 +53,16 @@ function readRows(path: string): EditRow[] {
     if (e instanceof Deno.errors.NotFound) return [];
     throw e;
   }
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+  // one row per configuration and scene: the first, should two processes have raced on one
+  const seen = new Set<string>(), rows: EditRow[] = [];
+  for (const line of text.split("\n")) {
+    if (line.trim() === "") continue;
+    const row: EditRow = JSON.parse(line), key = `${row.config}/${row.id}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    rows.push(row);
+  }
+  return rows;
 }
 
 async function runConfig(
