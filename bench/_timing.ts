@@ -1,6 +1,7 @@
 // Timing helpers for bench cases: GPU timestamp queries where the adapter has them, else many
 // launches in one submit divided by their count. Never one sync per launch (~11 ms on lavapipe).
 
+import process from "node:process";
 import type { Gpu } from "../tensor/device.ts";
 import { scope } from "../tensor/scope.ts";
 
@@ -30,6 +31,12 @@ export interface OpTiming {
   timing: Timing;
   /** The first call including pipeline compilation and one sync. */
   compileMs: number;
+}
+
+/** Process CPU milliseconds so far (user + system, every thread: lavapipe's workers included). */
+export function cpuTimeMs(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
 }
 
 /** Median of a list. */

@@ -12,7 +12,7 @@ import { FLASH_ATTENTION_VARIANTS, flashAttention } from "../../kernels/flash_at
 import { attendProbs, attentionByProbs, attentionProbs } from "../../kernels/cross_attention.ts";
 import { operand } from "../../kernels/_attention.ts";
 import { pickVariant } from "../../kernels/_variant.ts";
-import { type BenchRow, median, round, timeOp } from "../_timing.ts";
+import { type BenchRow, cpuTimeMs, median, round, timeOp } from "../_timing.ts";
 import type { BenchCase } from "../run.ts";
 
 const H = 16, D = 72;
@@ -29,25 +29,15 @@ function inputs(gpu: Gpu, b: number, s: number, dtype: DType): Tensor[] {
   );
 }
 
-/** Process CPU milliseconds (user + system), or NaN where /proc is missing. */
-function cpuTime(): number {
-  try {
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
-}
-
 /** Median process CPU time of one call of `fn` (one submit and sync each). */
 async function cpuPerCall(gpu: Gpu, fn: () => void, repeats: number): Promise<number> {
   const xs: number[] = [];
   for (let r = 0; r < repeats; r++) {
     await gpu.sync();
-    const c0 = cpuTime();
+    const c0 = cpuTimeMs();
     fn();
     await gpu.sync();
-    xs.push(cpuTime() - c0);
+    xs.push(cpuTimeMs() - c0);
   }
   return median(xs);
 }

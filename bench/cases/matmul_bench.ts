@@ -23,7 +23,7 @@ import { linear, matmul, MATMUL_VARIANTS, packWeight } from "../../kernels/matmu
 import { pickVariant, withVariant } from "../../kernels/_variant.ts";
 import { matmulTexture, TEXTURE_TILE } from "../../kernels/matmul_texture.ts";
 import { MATMUL_ACTIVATIONS } from "../../kernels/matmul_epilogue.ts";
-import { type BenchRow, median, round, timeOp } from "../_timing.ts";
+import { type BenchRow, cpuTimeMs, median, round, timeOp } from "../_timing.ts";
 import type { BenchCase } from "../run.ts";
 
 const NAIVE_WGSL = /* wgsl */ `
@@ -38,16 +38,6 @@ struct Params { M: u32, N: u32, K: u32, p0: u32 }
   for (var k = 0u; k < p.K; k++) { acc += a[g.y * p.K + k] * b[k * p.N + g.x]; }
   c[g.y * p.N + g.x] = acc;
 }`;
-
-/** Process CPU milliseconds (user + system), or NaN where /proc is missing. */
-function cpuTime(): number {
-  try {
-    const f = Deno.readTextFileSync("/proc/self/stat").split(") ")[1].split(" ");
-    return (Number(f[11]) + Number(f[12])) * 10; // clock ticks of 10 ms
-  } catch {
-    return NaN;
-  }
-}
 
 function data(n: number, k: number, scale = 1): Float32Array {
   return new Float32Array(n).map((_, i) => Math.sin(i * 0.37 * k) * scale);
@@ -96,9 +86,9 @@ async function measure(gpu: Gpu, s: Spec, log: (m: string) => void): Promise<Ben
       await gpu.sync();
     }
     const compileMs = performance.now() - t0;
-    const c0 = cpuTime();
+    const c0 = cpuTimeMs();
     const t = await timeOp(gpu, fn, { repeats: s.repeats, inner: s.inner });
-    const cpu = (cpuTime() - c0) / (1 + s.repeats * s.inner); // timeOp makes one more call
+    const cpu = (cpuTimeMs() - c0) / (1 + s.repeats * s.inner); // timeOp makes one more call
     pw?.dispose();
     return { t: single ? t : { ...t, compileMs }, cpu };
   });
@@ -135,9 +125,9 @@ async function naive(gpu: Gpu, n: number, log: (m: string) => void): Promise<Ben
     gpu.dispatch(program, [a, b, c], [n / 16, n / 16], new Uint32Array([n, n, n, 0]));
     return c;
   };
-  const c0 = cpuTime();
+  const c0 = cpuTimeMs();
   const t = await timeOp(gpu, fn, { repeats: 1, inner: 1 });
-  const cpu = (cpuTime() - c0) / 2;
+  const cpu = (cpuTimeMs() - c0) / 2;
   a.dispose();
   b.dispose();
   const gflops = (2 * n ** 3) / t.ms / 1e6;
@@ -180,7 +170,7 @@ async function tfjs(gpu: Gpu, sizes: number[], log: (m: string) => void): Promis
       compileMs = performance.now() - t0;
     }
     const reps = 2, batches = n <= 1024 ? 2 : 1, samples: number[] = [];
-    const c0 = cpuTime();
+    const c0 = cpuTimeMs();
     for (let r = 0; r < batches; r++) {
       t0 = performance.now();
       const outs = Array.from({ length: reps }, () => tf.matMul(a, b));
@@ -188,7 +178,7 @@ async function tfjs(gpu: Gpu, sizes: number[], log: (m: string) => void): Promis
       samples.push((performance.now() - t0) / reps);
       outs.forEach((o) => o.dispose());
     }
-    const cpu = (cpuTime() - c0) / (batches * reps);
+    const cpu = (cpuTimeMs() - c0) / (batches * reps);
     a.dispose();
     b.dispose();
     const ms = median(samples), gflops = (2 * n ** 3) / ms / 1e6;

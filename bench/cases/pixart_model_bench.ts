@@ -7,7 +7,6 @@
 // cpu_ms is the process CPU time per timed call (lavapipe's threads included), which other
 // processes sharing the cores inflate less than the wall time `ms`.
 
-import process from "node:process";
 import type { Gpu } from "../../tensor/device.ts";
 import { Tensor } from "../../tensor/tensor.ts";
 import { scope } from "../../tensor/scope.ts";
@@ -18,7 +17,7 @@ import { parsePixArtConfig } from "../../model/pixart/config.ts";
 import { pixartWeightShapes } from "../../model/pixart/weight_shapes.ts";
 import { PixArtTransformer } from "../../model/pixart/transformer.ts";
 import { controlAt, type ControlSettings } from "../../pipeline/attention_control.ts";
-import { median, round } from "../_timing.ts";
+import { cpuTimeMs, median, round } from "../_timing.ts";
 import type { BenchCase } from "../run.ts";
 import type { BenchRow } from "../_timing.ts";
 
@@ -99,9 +98,9 @@ export async function transformerRows(
     const first = (await timeCalls(gpu, 1, () => call(warm)))[0];
     const second = warm === model ? undefined : (await timeCalls(gpu, 1, () => call(warm)))[0];
     gpu.resetPeak();
-    const c0 = process.cpuUsage();
+    const c0 = cpuTimeMs();
     const ms = median(await timeCalls(gpu, repeats, () => call(model)));
-    const c = process.cpuUsage(c0), cpuMs = (c.user + c.system) / 1000 / repeats;
+    const cpuMs = (cpuTimeMs() - c0) / repeats;
     return { ms, cpuMs, compileMs: first - (second ?? ms), peak: gpu.memory().peakBytes };
   };
   const rows: BenchRow[] = [];
