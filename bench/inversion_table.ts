@@ -19,6 +19,7 @@ import { mean } from "../kernels/reduce.ts";
 import type { Tensor } from "../tensor/tensor.ts";
 import type { RgbaImage } from "../image/rgba_image.ts";
 import { readEditSet } from "../eval/edit_set.ts";
+import { psnr } from "../eval/edit_metrics.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const { values } = parseArgs({
@@ -39,16 +40,6 @@ const inputs: { image: RgbaImage; prompt: string }[] = values.scenes
     prompt: s.caption,
   }))
   : [{ image: decodeImage(await Deno.readFile(values.image!)), prompt: values.prompt! }];
-
-function psnr(a: RgbaImage, b: RgbaImage): number {
-  let se = 0, n = 0;
-  for (let i = 0; i < a.data.length; i++) {
-    if (i % 4 === 3) continue;
-    se += (a.data[i] - b.data[i]) ** 2;
-    n++;
-  }
-  return 10 * Math.log10((255 * 255) / (se / n));
-}
 
 console.log(
   `Model: ${values.model}; ${
