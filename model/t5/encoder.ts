@@ -101,9 +101,7 @@ export class T5Encoder {
     for (let b = 0; b < cfg.numLayers; b++) {
       const block = this.#blocks[b] ?? await T5Block.load(this.w.sub(`encoder.block.${b}`), cfg);
       const resident = this.#blocks[b] !== undefined;
-      // never packed: T5 runs a few prompts per edit, and packed textures would double its memory
-      // (T5-XXL: 9.5 GB of f16 weights)
-      const next = scope(() => block.forward(h, bias, keyMask, { packWeights: false }));
+      const next = scope(() => block.forward(h, bias, keyMask));
       h.dispose();
       h = next;
       if (!resident) {

@@ -10,12 +10,6 @@ import { linear, type LinearOptions } from "../../kernels/matmul.ts";
 import { Linear } from "../linear.ts";
 import type { T5Config } from "./config.ts";
 
-/** Options of {@link T5Block.forward}. */
-export interface T5BlockCallOptions {
-  /** Keep weights packed for later calls (default true; false for a block used once). */
-  packWeights?: boolean;
-}
-
 /** encoder.block.{b}: self-attention and feed-forward sublayers with their norms. */
 export class T5Block {
   constructor(
@@ -52,15 +46,14 @@ export class T5Block {
 
   /**
    * h [B, L, d] → [B, L, d]; `bias` [H, L, L] relative positions, `keyMask` [B, L] (1 keep).
-   * `packWeights` false (the encoder's choice: T5 runs only a few prompts) stages each weight in
-   * the matmul's shared scratch textures instead of packing it into textures of its own that
-   * Linear keeps, which would hold a second copy of the weights on the device.
+   * Weights are not packed (T5 runs only a few prompts an edit): each is staged in the matmul's
+   * shared scratch textures instead of textures of its own that Linear would keep, a second copy
+   * of the weights on the device (T5-XXL: 9.5 GB in f16).
    */
-  forward(h: Tensor, bias: Tensor, keyMask: Tensor, options: T5BlockCallOptions = {}): Tensor {
+  forward(h: Tensor, bias: Tensor, keyMask: Tensor): Tensor {
     const eps = this.config.layerNormEpsilon, heads = this.config.numHeads;
-    const pack = options.packWeights ?? true;
     const lin = (l: Linear, x: Tensor, o: Omit<LinearOptions, "bias"> = {}) =>
-      pack ? l.forward(x, o) : linear(x, l.weight, { ...o, bias: l.bias });
+      linear(x, l.weight, { ...o, bias: l.bias });
     const a = rmsNorm(h, this.ln0, { eps });
     // token-major [B, L, H·D] in and out; no 1/√d scaling in T5
     const att = flashAttention(lin(this.q, a), lin(this.k, a), lin(this.v, a), {
