@@ -59,6 +59,7 @@ def main():
     info = {"checkpoint": a.ckpt.split("tools/train/")[-1], "weights": "raw" if a.raw else "ema",
             "step": ck["step"], "train_hours": round(ck.get("seconds", 0) / 3600, 2),
             "bytes": size, "dtype": "float16"}
+    info.update({k: ck[k] for k in ("device", "batch", "total_steps") if k in ck})
     (out / "export.json").write_text(json.dumps(info, indent=1) + "\n")
     # reload as a user would
     PixArtAlphaPipeline.from_pretrained(out, torch_dtype=torch.float32)
