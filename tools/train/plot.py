@@ -2,8 +2,9 @@
 
   tools/.venv/bin/python tools/train/plot.py   # writes tools/train/logs/loss.png
 
-Panels: VAE training loss (L1 + L2 + KL term, smoothed) with validation PSNR; DiT eps-MSE
-(smoothed over 100 steps) with the EMA model's validation loss on fixed held-out latents.
+Panels: VAE training loss (L1 + L2 + KL term, smoothed) with validation PSNR; DiT eps-MSE with
+the EMA model's validation loss on fixed held-out latents, for the CPU run (dit.csv, smoothed over
+100 steps; superseded) and the GPU run that made the bundled model (dit_gpu.csv, 100-step means).
 """
 
 import csv
@@ -118,12 +119,19 @@ def main():
     dx = [int(r["step"]) for r in dit]
     dl = smooth([float(r["loss"]) for r in dit], 100)
     dv = [(int(r["step"]), float(r["val_loss"])) for r in dit if r["val_loss"]]
-    p2 = panel("DiT (stage 4)", dx, [("loss", dx, dl, (200, 40, 40)),
+    p2 = panel("DiT (stage 4 on the CPU, batch 64; superseded)", dx, [("loss", dx, dl, (200, 40, 40)),
                                       ("val", [a for a, _ in dv], [b for _, b in dv], (40, 150, 60))],
                [], "eps-MSE: train (red, smoothed 100), EMA val (green); log", "", log_left=True)
-    out = Image.new("RGB", (W, 2 * H), "white")
-    out.paste(p1, (0, 0))
-    out.paste(p2, (0, H))
+    gpu = read("dit_gpu.csv")
+    gx = [int(r["step"]) for r in gpu]
+    gv = [(int(r["step"]), float(r["val_loss"])) for r in gpu if r["val_loss"]]
+    p3 = panel("DiT (stage 4 on a GPU, batch 512: the bundled model)", gx,
+               [("loss", gx, [float(r["loss"]) for r in gpu], (200, 40, 40)),
+                ("val", [a for a, _ in gv], [b for _, b in gv], (40, 150, 60))],
+               [], "eps-MSE: train (red, 100-step means), EMA val (green); log", "", log_left=True)
+    out = Image.new("RGB", (W, 3 * H), "white")
+    for i, p in enumerate((p1, p2, p3)):
+        out.paste(p, (0, i * H))
     out.save(LOGS / "loss.png", optimize=True)
     print(f"wrote {LOGS / 'loss.png'}")
 
