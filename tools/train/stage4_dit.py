@@ -135,6 +135,32 @@ def variance_rows(model):
     return (rows % c) >= c // 2
 
 
+def build_model(device="cpu"):
+    """The seeded, PixArt-initialised DiT on `device` with its variance rows' gradients masked, and
+    a frozen copy for the EMA."""
+    torch.manual_seed(SEED)
+    model = PixArtTransformer2DModel(**DIT_CONFIG)
+    pixart_init(model)
+    model.to(device)
+    vmask = variance_rows(model).to(device)
+    model.proj_out.weight.register_hook(lambda g: g.masked_fill(vmask[:, None], 0.0))
+    model.proj_out.bias.register_hook(lambda g: g.masked_fill(vmask, 0.0))
+    ema = copy.deepcopy(model).eval()
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    return model, ema
+
+
+def make_optimizer(model, lr, fused=False):
+    """AdamW with weight decay on the matrices only (not biases, norms, scale_shift_table, proj_out)."""
+    decay, no_decay = [], []
+    for n, p in model.named_parameters():
+        (no_decay if p.ndim < 2 or "scale_shift_table" in n or n.startswith("proj_out") else decay).append(p)
+    return torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
+                              {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=(0.9, 0.999),
+                             fused=fused)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=1)
@@ -151,20 +177,8 @@ def main():
     del vae
     uncond_h, uncond_m = encode_captions(tok, t5, [""])
 
-    torch.manual_seed(SEED)
-    model = PixArtTransformer2DModel(**DIT_CONFIG)
-    pixart_init(model)
-    vmask = variance_rows(model)
-    model.proj_out.weight.register_hook(lambda g: g.masked_fill(vmask[:, None], 0.0))
-    model.proj_out.bias.register_hook(lambda g: g.masked_fill(vmask, 0.0))
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "scale_shift_table" in n or n.startswith("proj_out") else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=LR, betas=(0.9, 0.999))
+    model, ema = build_model()
+    opt = make_optimizer(model, LR)
     acp = betas_alphas_cumprod()
     log = CsvLog(LOGS / "dit.csv", ["step", "loss", "val_loss", "lr", "seconds", "bucket"])
     step, seconds = 0, 0.0

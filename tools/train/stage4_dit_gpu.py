@@ -25,7 +25,6 @@ same 256 held-out stream-2 latents and noise as the CPU script).
 """
 
 import argparse
-import copy
 import csv
 import math
 import os
@@ -36,12 +35,12 @@ from pathlib import Path
 import numpy as np
 import sentencepiece as spm
 import torch
-from diffusers import AutoencoderKL, PixArtTransformer2DModel
+from diffusers import AutoencoderKL
 from transformers import T5EncoderModel
 
 from common import CKPT, DIT_CONFIG, TRAIN_MAX_TOKENS, S, scene_rng
-from stage4_dit import (BUCKETS, CFG_DROP, EMA_DECAY, SEED, WEIGHT_DECAY, betas_alphas_cumprod,
-                        pixart_init, variance_rows)
+from stage4_dit import (BUCKETS, CFG_DROP, EMA_DECAY, SEED, betas_alphas_cumprod, build_model,
+                        make_optimizer)
 
 BATCH = 512
 LR, WARMUP, LR_END = 6e-4, 1000, 0.1
@@ -175,22 +174,8 @@ def main():
     acp = betas_alphas_cumprod().to(dev)
     cond = {"resolution": None, "aspect_ratio": None}
 
-    torch.manual_seed(SEED)
-    model = PixArtTransformer2DModel(**DIT_CONFIG)
-    pixart_init(model)
-    model.to(dev)
-    vmask = variance_rows(model).to(dev)
-    model.proj_out.weight.register_hook(lambda gr: gr.masked_fill(vmask[:, None], 0.0))
-    model.proj_out.bias.register_hook(lambda gr: gr.masked_fill(vmask, 0.0))
-    ema = copy.deepcopy(model).eval()
-    for p in ema.parameters():
-        p.requires_grad_(False)
-    decay, no_decay = [], []
-    for n, p in model.named_parameters():
-        (no_decay if p.ndim < 2 or "scale_shift_table" in n or n.startswith("proj_out") else decay).append(p)
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=LR, betas=(0.9, 0.999),
-                            fused=gpu)
+    model, ema = build_model(dev)
+    opt = make_optimizer(model, LR, fused=gpu)
     mparams, eparams = list(model.parameters()), list(ema.parameters())
 
     @torch.no_grad()
