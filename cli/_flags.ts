@@ -21,6 +21,7 @@ export const FLAGS = {
   "cross-replace": { type: "string" },
   "local-blend": { type: "string" },
   "no-control": { type: "boolean" },
+  union: { type: "boolean" },
   inversion: { type: "string" },
   seed: { type: "string" },
   size: { type: "string" },
@@ -58,6 +59,7 @@ export const EDIT_FLAGS: readonly FlagName[] = [
   "cross-replace",
   "local-blend",
   "no-control",
+  "union",
   "inversion",
   "seed",
   "size",
@@ -279,6 +281,7 @@ export function editSpec(
     settings.localBlend = word;
   }
   if (v["no-control"]) settings.control = false;
+  if (v.union) settings.union = true;
   if (v.inversion !== undefined) {
     if (v.inversion !== "dpm++" && v.inversion !== "ddim") {
       throw invalid(label("inversion"), v.inversion, `"dpm++" or "ddim"`);

@@ -38,6 +38,8 @@ Edit:
       --local-blend WORD  keep the edit only where this target word attends (Prompt-to-Prompt's
                           local blend); elsewhere the source's reconstruction is kept
       --no-control        no attention control (plain generation from the inverted noise)
+      --union             mutual self-attention over the source's and the target's own keys and
+                          values (MasaCtrl's Union variant) instead of the source's alone
       --inversion KIND    dpm++ (default) or ddim
       --seed N            seed for anything random (merge destinations)
       --size WxH          processing size (default the model's native area at the input's

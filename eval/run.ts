@@ -42,6 +42,7 @@ export const CONFIGS: Record<
   "threshold-0": () => ({ threshold: 0 }),
   "threshold-half": (_, steps) => ({ threshold: Math.ceil(steps / 2) }),
   "merge-0.5": () => ({ mergeRatio: 0.5 }),
+  union: () => ({ union: true }),
   "local-blend": (scene) => ({ localBlend: scene.edit.targetWords.at(-1) }),
 };
 

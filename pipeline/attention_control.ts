@@ -19,6 +19,8 @@ export interface ControlSettings {
   threshold: number;
   blocks: [number, number];
   crossReplace: number;
+  /** Target rows attend to [K_src; K_tgt] instead of K_src alone (MasaCtrl's Union variant). */
+  union?: boolean;
   mapper?: CrossMapper;
   merge?: { h: number; w: number; ratio: number; seed: number };
 }
@@ -59,7 +61,11 @@ export function controlAt(
     }
     const inBlocks = block >= settings.blocks[0] && block <= settings.blocks[1];
     if (settings.enabled && inBlocks) {
-      c.self = { kvBatch: [0, 0, 0], qBatch: k < settings.threshold ? [0, 0, 0] : undefined };
+      c.self = {
+        kvBatch: [0, 0, 0],
+        qBatch: k < settings.threshold ? [0, 0, 0] : undefined,
+        union: settings.union,
+      };
     }
     const replace = settings.enabled && mapper && k < crossSteps;
     if (replace || onCrossProbs) {

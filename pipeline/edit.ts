@@ -186,6 +186,7 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   const pieces = (p: EncodedPrompt) => Array.from(p.ids, (id) => pipe.tokenizer.idToPiece(id));
   const settings: ControlSettings = {
     enabled: o.control,
+    union: o.union,
     steps: o.steps,
     threshold: o.threshold,
     blocks: o.blocks,

@@ -46,6 +46,11 @@ export interface EditOptions {
   localBlend?: string;
   /** Fraction of the map's max above which the local blend keeps the edit, 0..1 (default 0.3). */
   localBlendThreshold?: number;
+  /**
+   * Mutual self-attention over the source's and the target's own keys and values, [K_src; K_tgt]
+   * (MasaCtrl's Union variant), instead of the source's alone (default false).
+   */
+  union?: boolean;
   /** false turns all attention control off (the target branch is plain generation). */
   control?: boolean;
   /** Fraction of tokens merged before self-attention, 0..0.75 (default 0.5 at ≥ 1024 tokens, else 0). */

@@ -14,6 +14,7 @@ export interface ResolvedEditOptions {
   blocks: [number, number];
   crossReplace: number;
   control: boolean;
+  union: boolean;
   mergeRatio: number;
   seed: number;
   /** Prompt-to-Prompt LocalBlend: the target word, threshold and first blended step. */
@@ -79,6 +80,8 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
   check(Number.isInteger(seed) && seed >= 0, "seed", seed, "an integer >= 0");
   const localBlend = resolveLocalBlend(o, steps);
   const control = o.control ?? true;
+  const union = o.union ?? false;
+  check(typeof union === "boolean", "union", union, "true or false");
   const used: Record<string, unknown> = {
     steps,
     guidance,
@@ -87,6 +90,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     blocks,
     crossReplace,
     control,
+    union,
     mergeRatio,
     seed,
   };
@@ -103,6 +107,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     blocks: blocks as [number, number],
     crossReplace,
     control,
+    union,
     mergeRatio,
     seed,
     localBlend,

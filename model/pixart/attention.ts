@@ -8,6 +8,7 @@ import type { Weights } from "../../tensor/weights.ts";
 import { gatherRows } from "../../kernels/gather_rows.ts";
 import { flashAttention } from "../../kernels/flash_attention.ts";
 import { attendProbs, attentionProbs } from "../../kernels/cross_attention.ts";
+import { concat } from "../../kernels/concat.ts";
 import { Linear } from "../linear.ts";
 
 /** What the editing pipeline may change inside one attention call. */
@@ -16,6 +17,11 @@ export interface SelfAttentionControl {
   qBatch?: readonly number[];
   /** Per batch row, the row whose keys and values to attend to (mutual self-attention). */
   kvBatch?: readonly number[];
+  /**
+   * With kvBatch: attend to the kvBatch row's keys and values followed by the row's own, [K_kv; K]
+   * (MasaCtrl's MutualSelfAttentionControlUnion), rather than to the kvBatch row's alone.
+   */
+  union?: boolean;
 }
 
 /** One diffusers Attention module with its four projections. */
@@ -46,7 +52,13 @@ export class Attention {
     if (control.qBatch) {
       q = gatherRows(q, Tensor.from(x.gpu, new Int32Array(control.qBatch), [q.shape[0]]));
     }
-    const o = flashAttention(q, k, v, { heads: this.heads, kvBatch: control.kvBatch });
+    let o: Tensor;
+    if (control.union && control.kvBatch) {
+      // a row whose kvBatch is itself sees each key twice, which leaves its softmax unchanged
+      const rows = Tensor.from(x.gpu, new Int32Array(control.kvBatch), [k.shape[0]]);
+      const kk = concat([gatherRows(k, rows), k], 1), vv = concat([gatherRows(v, rows), v], 1);
+      o = flashAttention(q, kk, vv, { heads: this.heads });
+    } else o = flashAttention(q, k, v, { heads: this.heads, kvBatch: control.kvBatch });
     return this.toOut.forward(o, { residual });
   }
 

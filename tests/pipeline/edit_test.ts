@@ -62,6 +62,22 @@ Deno.test({
 });
 
 Deno.test({
+  name: "edit({ union: true }) equals mutual attention when the target prompt is the source's",
+  ...GPU_TEST,
+  async fn() {
+    const pipe = await tinyPipeline();
+    // guidance 1: only the target cond row counts; with the source prompt it equals the source
+    // row, so attending to [K_src; K_src] is attending to K_src (each key twice). That union
+    // differs from mutual attention otherwise: tests/model/pixart_attention_union_test.ts.
+    const same = { ...BASE, targetPrompt: BASE.sourcePrompt, guidance: 1, threshold: 0 };
+    const mutual = await edit(pipe, same), union = await edit(pipe, { ...same, union: true });
+    assertEquals(union.used.union, true);
+    const d = maxDiff(mutual.edited, union.edited);
+    assertEquals(d <= 1, true, `max difference ${d} levels`);
+  },
+});
+
+Deno.test({
   name: "edit() names the option, its value and its range for bad options",
   ...GPU_TEST,
   async fn() {
@@ -72,6 +88,7 @@ Deno.test({
       [{ blocks: [0, 5] }, "blocks [0,5]"],
       [{ mergeRatio: 0.8 }, "mergeRatio 0.8"],
       [{ crossReplace: -1 }, "crossReplace -1"],
+      [{ union: "yes" }, 'union "yes"'],
     ];
     for (const [opts, msg] of bad) {
       await assertRejects(
