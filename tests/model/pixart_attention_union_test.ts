@@ -1,54 +1,43 @@
 // Attention.self with { kvBatch, union }: MasaCtrl's Union variant, each row attends to the keys
-// and values of its kvBatch row followed by its own. Compared with a plain f64 reference.
+// and values of its kvBatch row followed by its own. Compared with the f64 CPU references of
+// linear and attention over the concatenated keys.
 
 import { Tensor } from "../../tensor/tensor.ts";
 import { Linear } from "../../model/linear.ts";
 import { Attention } from "../../model/pixart/attention.ts";
+import { linearRef } from "../../kernels/matmul_ref.ts";
+import { flashAttentionRef } from "../../kernels/flash_attention_ref.ts";
 import { assertClose, F32_TOL, GPU_TEST, randomArray, testGpu } from "../_harness.ts";
+import { toTokenMajor } from "../kernels/_attention_cases.ts";
 
 const B = 3, N = 5, C = 8, HEADS = 2, D = C / HEADS;
 
-/** x [B, N, C] times Wᵀ (W [C, C], PyTorch's [out, in]). */
-function project(x: Float32Array, w: Float32Array): Float64Array {
-  const out = new Float64Array(B * N * C);
-  for (let r = 0; r < B * N; r++) {
-    for (let o = 0; o < C; o++) {
-      let s = 0;
-      for (let i = 0; i < C; i++) s += x[r * C + i] * w[o * C + i];
-      out[r * C + o] = s;
+/** Union attention per row b over keys [kv[b]; b], then to_out (f64 CPU references). */
+function unionRef(x: Float32Array, w: Float32Array[], kv: number[]): Float64Array {
+  const [q, k, v] = [0, 1, 2].map((i) => linearRef(x, [B, N, C], w[i], [C, C]));
+  // token-major [B, 2N, C]: row kv[b]'s tokens, then row b's own
+  const both = (t: Float64Array) => {
+    const out = new Float64Array(B * 2 * N * C);
+    for (let b = 0; b < B; b++) {
+      out.set(t.subarray(kv[b] * N * C, (kv[b] + 1) * N * C), b * 2 * N * C);
+      out.set(t.subarray(b * N * C, (b + 1) * N * C), (b * 2 + 1) * N * C);
     }
-  }
-  return out;
-}
-
-/** Union attention per row b over keys [kv[b]; b], then to_out. */
-function unionRef(x: Float32Array, w: Float32Array[], kv: number[]): Float32Array {
-  const [q, k, v] = [0, 1, 2].map((i) => project(x, w[i]));
-  const o = new Float32Array(B * N * C);
-  for (let b = 0; b < B; b++) {
-    const rows = [kv[b], b];
-    for (let h = 0; h < HEADS; h++) {
-      for (let n = 0; n < N; n++) {
-        const scores: number[] = [], vals: number[][] = [];
-        for (const r of rows) {
-          for (let m = 0; m < N; m++) {
-            let s = 0;
-            for (let d = 0; d < D; d++) {
-              s += q[(b * N + n) * C + h * D + d] * k[(r * N + m) * C + h * D + d];
-            }
-            scores.push(s / Math.sqrt(D));
-            vals.push([...Array(D).keys()].map((d) => v[(r * N + m) * C + h * D + d]));
-          }
-        }
-        const mx = Math.max(...scores), e = scores.map((s) => Math.exp(s - mx));
-        const z = e.reduce((a, c) => a + c, 0);
-        for (let d = 0; d < D; d++) {
-          o[(b * N + n) * C + h * D + d] = e.reduce((a, c, j) => a + c * vals[j][d], 0) / z;
-        }
-      }
-    }
-  }
-  return Float32Array.from(project(o, w[3]));
+    return out;
+  };
+  const headMajor = (t: ArrayLike<number>, s: number) => toTokenMajor(t, B, HEADS, s, D, true);
+  const o = flashAttentionRef(
+    headMajor(q, N),
+    headMajor(both(k), 2 * N),
+    headMajor(both(v), 2 * N),
+    {
+      batch: B,
+      heads: HEADS,
+      sq: N,
+      sk: 2 * N,
+      dim: D,
+    },
+  );
+  return linearRef(toTokenMajor(o, B, HEADS, N, D), [B, N, C], w[3], [C, C]);
 }
 
 Deno.test({

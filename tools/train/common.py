@@ -107,20 +107,26 @@ class CsvLog:
             csv.writer(f).writerow([row.get(k, "") for k in self.fields])
 
 
-def render_batch(rng_stream, start, count, size=None, seed=SEED):
-    """Scenes start..start+count-1 of a stream: (x [-1,1] float32 [B,3,H,W], captions, scenes).
+def render_scenes(rng_stream, start, count, size=None, seed=SEED):
+    """Scenes start..start+count-1 of a stream: (uint8 [B, H, W, 3], captions, scenes).
     With size None, every scene is drawn at the size of the first one."""
-    xs, caps, specs = [], [], []
+    imgs, caps, specs = [], [], []
     for i in range(start, start + count):
         rng = scene_rng(rng_stream, i, seed)
         sc = S.sample_scene(rng, size=size)
         if size is None:
             size = (sc["width"], sc["height"])
         rgb, _ = S.render(sc)
-        xs.append(rgb)
+        imgs.append(rgb)
         caps.append(S.caption(sc))
         specs.append(sc)
-    x = torch.from_numpy(np.stack(xs)).permute(0, 3, 1, 2).float() / 127.5 - 1.0
+    return np.stack(imgs), caps, specs
+
+
+def render_batch(rng_stream, start, count, size=None, seed=SEED):
+    """render_scenes as x in [-1, 1] float32 [B, 3, H, W], captions, scenes."""
+    u8, caps, specs = render_scenes(rng_stream, start, count, size, seed)
+    x = torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 127.5 - 1.0
     return x, caps, specs
 
 

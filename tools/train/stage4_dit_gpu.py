@@ -38,7 +38,7 @@ import torch
 from diffusers import AutoencoderKL
 from transformers import T5EncoderModel
 
-from common import CKPT, DIT_CONFIG, TRAIN_MAX_TOKENS, S, scene_rng
+from common import CKPT, DIT_CONFIG, TRAIN_MAX_TOKENS, render_scenes
 from stage4_dit import (BUCKETS, CFG_DROP, EMA_DECAY, SEED, betas_alphas_cumprod, build_model,
                         make_optimizer)
 
@@ -53,14 +53,8 @@ EOS, PAD = 1, 0
 
 def render_chunk(job):
     """Scenes start..start+n-1 of a stream at one size: uint8 [n, H, W, 3] and captions."""
-    stream, start, n, size = job
-    imgs, caps = [], []
-    for i in range(start, start + n):
-        sc = S.sample_scene(scene_rng(stream, i), size=size)
-        rgb, _ = S.render(sc)
-        imgs.append(rgb)
-        caps.append(S.caption(sc))
-    return np.stack(imgs), caps
+    u8, caps, _ = render_scenes(*job)
+    return u8, caps
 
 
 def render(pool, stream, start, count, size, chunk=500):
