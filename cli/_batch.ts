@@ -16,7 +16,7 @@ export interface BatchEdit {
 }
 
 function valueOf(key: FlagName, v: unknown, where: string): string | boolean {
-  if (key === "no-control" || key === "union") {
+  if (key === "no-control" || key === "no-union" || key === "no-guidance-correction") {
     if (typeof v !== "boolean") {
       throw new UsageError(
         `Invalid "${key}" ${where}: expected true or false, got ${JSON.stringify(v)}`,

@@ -21,7 +21,8 @@ export const FLAGS = {
   "cross-replace": { type: "string" },
   "local-blend": { type: "string" },
   "no-control": { type: "boolean" },
-  union: { type: "boolean" },
+  "no-union": { type: "boolean" },
+  "no-guidance-correction": { type: "boolean" },
   inversion: { type: "string" },
   seed: { type: "string" },
   size: { type: "string" },
@@ -59,7 +60,8 @@ export const EDIT_FLAGS: readonly FlagName[] = [
   "cross-replace",
   "local-blend",
   "no-control",
-  "union",
+  "no-union",
+  "no-guidance-correction",
   "inversion",
   "seed",
   "size",
@@ -281,7 +283,8 @@ export function editSpec(
     settings.localBlend = word;
   }
   if (v["no-control"]) settings.control = false;
-  if (v.union) settings.union = true;
+  if (v["no-union"]) settings.union = false;
+  if (v["no-guidance-correction"]) settings.guidanceCorrection = false;
   if (v.inversion !== undefined) {
     if (v.inversion !== "dpm++" && v.inversion !== "ddim") {
       throw invalid(label("inversion"), v.inversion, `"dpm++" or "ddim"`);

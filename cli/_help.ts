@@ -37,9 +37,13 @@ Edit:
       --cross-replace F   fraction of steps with cross-attention replacement, 0..1 (default 0.8)
       --local-blend WORD  keep the edit only where this target word attends (Prompt-to-Prompt's
                           local blend); elsewhere the source's reconstruction is kept
-      --no-control        no attention control (plain generation from the inverted noise)
-      --union             mutual self-attention over the source's and the target's own keys and
-                          values (MasaCtrl's Union variant) instead of the source's alone
+      --no-control        no attention control
+      --no-union          mutual self-attention over the source's keys and values alone, not
+                          the source's and the target's own (MasaCtrl's Union variant, default)
+      --no-guidance-correction
+                          plain classifier-free guidance of the target; by default the
+                          source's guidance term is subtracted, which keeps the colours and
+                          brightness of what the prompts agree on
       --inversion KIND    dpm++ (default) or ddim
       --seed N            seed for anything random (merge destinations)
       --size WxH          processing size (default the model's native area at the input's

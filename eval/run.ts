@@ -29,8 +29,9 @@ import { type EditRow, summarize, summaryTable } from "./summary.ts";
 export const SCENES_MODEL = fileURLToPath(new URL("../models/pixart-scenes-64", import.meta.url));
 
 /**
- * The configurations: the default, then one factor changed at a time. "local-blend" limits the
- * edit to where the edited object's target shape word attends (the CLI's --local-blend WORD).
+ * The configurations: the default (Union self-attention and the guidance correction on), then one
+ * factor changed at a time. "local-blend" limits the edit to where the edited object's target shape
+ * word attends (the CLI's --local-blend WORD).
  */
 export const CONFIGS: Record<
   string,
@@ -42,7 +43,8 @@ export const CONFIGS: Record<
   "threshold-0": () => ({ threshold: 0 }),
   "threshold-half": (_, steps) => ({ threshold: Math.ceil(steps / 2) }),
   "merge-0.5": () => ({ mergeRatio: 0.5 }),
-  union: () => ({ union: true }),
+  "no-union": () => ({ union: false }),
+  "no-correction": () => ({ guidanceCorrection: false }),
   "local-blend": (scene) => ({ localBlend: scene.edit.targetWords.at(-1) }),
 };
 

@@ -1,13 +1,15 @@
 // DiT4Edit on PixArt-α (SPEC §10): encode the image with the VAE, invert it with DPM-Solver++(2M)
 // and backward-Euler correction (or DDIM), then denoise a source branch and a target branch side by
 // side under unified attention control, with optional ToMe patch merging and Prompt-to-Prompt
-// local blending. Also `generate()`.
+// local blending; the target's guidance is corrected by the source's (EditOptions.guidanceCorrection).
+// Also `generate()`.
 
 import type { RgbaImage } from "../image/rgba_image.ts";
 import { resizeImage } from "../image/resize.ts";
 import { Tensor } from "../tensor/tensor.ts";
 import { keep, scope } from "../tensor/scope.ts";
 import { scale } from "../kernels/unary.ts";
+import { sub } from "../kernels/binary.ts";
 import { DPMSolverMultistepScheduler } from "./dpm_solver.ts";
 import { ddimInversion, dpmSolverInversion } from "./inversion.ts";
 import type { EditOptions, EditResult, ProgressEvent } from "./edit_options.ts";
@@ -187,6 +189,7 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   const settings: ControlSettings = {
     enabled: o.control,
     union: o.union,
+    rows: o.guidanceCorrection ? 4 : 3,
     steps: o.steps,
     threshold: o.threshold,
     blocks: o.blocks,
@@ -234,9 +237,14 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
       : undefined;
     const [ns, nt] = scope(() => {
       const ctl = controlAt(settings, k, mapper, onProbs);
-      const out = transformerBatch(pipe, [xs, xt, xt], [src, nul, tgt], sched.timesteps[k], ctl);
-      const epsT = guide(epsRow(out, 1), epsRow(out, 2), o.guidance);
-      const s = sched.step(stSrc, epsRow(out, 0), xs), t = sched.step(stTgt, epsT, xt);
+      const rows = settings.rows === 4 ? [xs, xt, xt, xs] : [xs, xt, xt];
+      const prompts = [src, nul, tgt, nul].slice(0, rows.length);
+      const out = transformerBatch(pipe, rows, prompts, sched.timesteps[k], ctl);
+      const epsS = epsRow(out, 0);
+      let epsT = guide(epsRow(out, 1), epsRow(out, 2), o.guidance);
+      // the guidance correction: less the guidance term of the source branch (EditOptions)
+      if (rows.length === 4) epsT = sub(epsT, scale(sub(epsS, epsRow(out, 3)), o.guidance - 1));
+      const s = sched.step(stSrc, epsS, xs), t = sched.step(stTgt, epsT, xt);
       return [keep(s), keep(blend ? blend.apply(k, s, t) : t)];
     });
     if (xs !== latents[0]) xs.dispose();

@@ -27,6 +27,14 @@ export interface EditOptions {
   steps?: number;
   /** Classifier-free guidance of the target branch (default 4.5). */
   guidance?: number;
+  /**
+   * Subtract from the target's guided ε the guidance term the source branch would get,
+   * (w − 1)·(ε(x_src, c_src) − ε(x_src, ∅)) (default true). The inverted noise was made without
+   * guidance, so guidance alone drifts the whole image (colours, brightness) even where the prompts
+   * agree; with the correction, identical prompts give back the source branch exactly. Costs one
+   * more batch row per step.
+   */
+  guidanceCorrection?: boolean;
   /** "dpm++" (default: DPM-Solver++(2M) inversion with backward-Euler correction) or "ddim". */
   inversion?: "dpm++" | "ddim";
   /** Steps during which the source queries replace the target's (default ⌈0.2·steps⌉). */
@@ -48,7 +56,8 @@ export interface EditOptions {
   localBlendThreshold?: number;
   /**
    * Mutual self-attention over the source's and the target's own keys and values, [K_src; K_tgt]
-   * (MasaCtrl's Union variant), instead of the source's alone (default false).
+   * (MasaCtrl's Union variant), instead of the source's alone (default true: on the bundled
+   * scenes model it finds the target attributes three times as often; BENCHMARKS.md).
    */
   union?: boolean;
   /** false turns all attention control off (the target branch is plain generation). */

@@ -15,6 +15,7 @@ export interface ResolvedEditOptions {
   crossReplace: number;
   control: boolean;
   union: boolean;
+  guidanceCorrection: boolean;
   mergeRatio: number;
   seed: number;
   /** Prompt-to-Prompt LocalBlend: the target word, threshold and first blended step. */
@@ -80,8 +81,15 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
   check(Number.isInteger(seed) && seed >= 0, "seed", seed, "an integer >= 0");
   const localBlend = resolveLocalBlend(o, steps);
   const control = o.control ?? true;
-  const union = o.union ?? false;
+  const union = o.union ?? true;
   check(typeof union === "boolean", "union", union, "true or false");
+  const guidanceCorrection = o.guidanceCorrection ?? true;
+  check(
+    typeof guidanceCorrection === "boolean",
+    "guidanceCorrection",
+    guidanceCorrection,
+    "true or false",
+  );
   const used: Record<string, unknown> = {
     steps,
     guidance,
@@ -91,6 +99,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     crossReplace,
     control,
     union,
+    guidanceCorrection,
     mergeRatio,
     seed,
   };
@@ -108,6 +117,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     crossReplace,
     control,
     union,
+    guidanceCorrection,
     mergeRatio,
     seed,
     localBlend,

@@ -39,7 +39,8 @@ Deno.test("editSpec() maps flags to EditOptions fields, leaving unset ones to th
     ...BASE,
     ...["--steps", "20", "--guidance", "7.5", "--threshold", "4", "--blocks", "14..27"],
     ...["--merge-ratio", "0.5", "--cross-replace", "0.6", "--local-blend", "DOG"],
-    ...["--no-control", "--union", "--inversion", "ddim", "--seed", "42", "--size", "512x384"],
+    ...["--no-control", "--no-union", "--no-guidance-correction", "--inversion", "ddim"],
+    ...["--seed", "42", "--size", "512x384"],
     ...["--grid", "g.jpg", "--attention-maps", "maps"],
   ]));
   assertEquals(spec, {
@@ -58,7 +59,8 @@ Deno.test("editSpec() maps flags to EditOptions fields, leaving unset ones to th
       crossReplace: 0.6,
       localBlend: "dog",
       control: false,
-      union: true,
+      union: false,
+      guidanceCorrection: false,
       inversion: "ddim",
       seed: 42,
       size: { width: 512, height: 384 },

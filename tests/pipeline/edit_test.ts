@@ -1,5 +1,6 @@
-// The edit pipeline on the tiny fixture folder: attention control off equals plain generation from
-// the inverted noise; the source branch does not depend on the target prompt; options are checked.
+// The edit pipeline on the tiny fixture folder: attention control and the guidance correction off
+// equal plain generation from the inverted noise; the source branch does not depend on the target
+// prompt; Union and the guidance correction reduce to known cases; options are checked.
 
 import { assertEquals, assertRejects } from "@std/assert";
 import { decodeLatents, edit, encodeImage, generateLatents, invert } from "../../pipeline/edit.ts";
@@ -21,7 +22,8 @@ const BASE = {
 };
 
 Deno.test({
-  name: "edit() with control off equals generation from the inverted noise",
+  name:
+    "edit() with control and the guidance correction off equals generation from the inverted noise",
   ...GPU_TEST,
   async fn() {
     const pipe = await tinyPipeline();
@@ -29,6 +31,7 @@ Deno.test({
       ...BASE,
       targetPrompt: "a blue circle",
       control: false,
+      guidanceCorrection: false,
       inversion: "ddim",
     });
     const src = await pipe.encodePrompt("a red star"),
@@ -62,7 +65,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "edit({ union: true }) equals mutual attention when the target prompt is the source's",
+  name:
+    "edit(): Union (the default) equals mutual attention when the target prompt is the source's",
   ...GPU_TEST,
   async fn() {
     const pipe = await tinyPipeline();
@@ -70,10 +74,29 @@ Deno.test({
     // row, so attending to [K_src; K_src] is attending to K_src (each key twice). That union
     // differs from mutual attention otherwise: tests/model/pixart_attention_union_test.ts.
     const same = { ...BASE, targetPrompt: BASE.sourcePrompt, guidance: 1, threshold: 0 };
-    const mutual = await edit(pipe, same), union = await edit(pipe, { ...same, union: true });
-    assertEquals(union.used.union, true);
+    const union = await edit(pipe, same), mutual = await edit(pipe, { ...same, union: false });
+    assertEquals([union.used.union, mutual.used.union], [true, false]);
     const d = maxDiff(mutual.edited, union.edited);
     assertEquals(d <= 1, true, `max difference ${d} levels`);
+  },
+});
+
+Deno.test({
+  name:
+    "edit(): with the guidance correction, the source prompt as target gives back the source branch",
+  ...GPU_TEST,
+  async fn() {
+    const pipe = await tinyPipeline();
+    // ε_t = ε_u + w(ε_c − ε_u) − (w − 1)(ε_c − ε_u) = ε_c of the source row, at any guidance
+    const same = { ...BASE, targetPrompt: BASE.sourcePrompt, guidance: 7.5 };
+    const corrected = await edit(pipe, same);
+    assertEquals(corrected.used.guidanceCorrection, true);
+    const d = maxDiff(corrected.edited, corrected.reconstruction);
+    assertEquals(d <= 1, true, `max difference ${d} levels`);
+    // without it, guidance moves the target away from the source (what the correction removes)
+    const plain = await edit(pipe, { ...same, guidanceCorrection: false });
+    const drift = maxDiff(plain.edited, plain.reconstruction);
+    assertEquals(drift > 8, true, `max difference ${drift} levels`);
   },
 });
 
@@ -89,6 +112,7 @@ Deno.test({
       [{ mergeRatio: 0.8 }, "mergeRatio 0.8"],
       [{ crossReplace: -1 }, "crossReplace -1"],
       [{ union: "yes" }, 'union "yes"'],
+      [{ guidanceCorrection: 1 }, "guidanceCorrection 1"],
     ];
     for (const [opts, msg] of bad) {
       await assertRejects(
@@ -106,7 +130,8 @@ Deno.test({
 });
 
 Deno.test({
-  name: "one edit denoising step (all blocks, all rows, merging on) is at most two submits",
+  name:
+    "one edit denoising step (all blocks, all four rows, Union, merging on) is at most two submits",
   ...GPU_TEST,
   async fn() {
     const { controlAt } = await import("../../pipeline/attention_control.ts");
@@ -124,14 +149,16 @@ Deno.test({
       threshold: 1,
       blocks: [0, 1] as [number, number],
       crossReplace: 0,
+      union: true,
+      rows: 4,
       merge: { h: 4, w: 4, ratio: 0.5, seed: 0 },
     };
     await pipe.gpu.sync();
     const before = pipe.gpu.recorder.stats.submits;
     const out = transformerBatch(
       pipe,
-      [x, x, x],
-      [p, p, p],
+      [x, x, x, x],
+      [p, p, p, p],
       sched.timesteps[0],
       controlAt(settings, 0, undefined),
     );
