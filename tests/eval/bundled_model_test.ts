@@ -51,16 +51,17 @@ Deno.test({
 });
 
 Deno.test({
-  name: "an edit on the bundled model shows the target colour and shape (checker): e0013",
+  name: "an edit on the bundled model shows the target colour and shape (checker): e0007",
   ...GPU_TEST,
   async fn() {
-    // Held-out scene e0013, "a purple heart on a blue gradient background" edited into "a cyan
-    // triangle …": one of the edits the bundled model gets right at 10 steps (the default
-    // configuration succeeds on 13% of held-out scenes, BENCHMARKS.md), kept as a regression test of
-    // the model, the editor and the checker together.
+    // Held-out scene e0007, "a green circle on a striped black background" edited into "a pink
+    // square …": one of the edits the bundled model gets right at 10 steps (the default
+    // configuration succeeds on under half of the held-out scenes, BENCHMARKS.md; this one also
+    // with plain guidance and with control off), kept as a regression test of the model, the
+    // editor and the checker together.
     const pipe = await loadPipeline(defaultModelPath(), { gpu: await testGpu() });
-    const [scene] = (await readEditSet(undefined, 14)).slice(13);
-    assertEquals(scene.id, "e0013");
+    const [scene] = (await readEditSet(undefined, 8)).slice(7);
+    assertEquals(scene.id, "e0007");
     const { edited, reconstruction } = await edit(pipe, {
       image: scene.image,
       sourcePrompt: scene.caption,
@@ -68,7 +69,7 @@ Deno.test({
       steps: 10,
     });
     const score = scoreEdit(scene, edited, reconstruction);
-    assertEquals(score.found, { colour: "cyan", shape: "triangle" });
-    assertEquals(scene.edit.target, { colour: "cyan", shape: "triangle" });
+    assertEquals(score.found, { colour: "pink", shape: "square" });
+    assertEquals(scene.edit.target, { colour: "pink", shape: "square" });
   },
 });
