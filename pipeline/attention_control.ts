@@ -1,9 +1,10 @@
 // DiT4Edit's unified attention control (SPEC §8.3) and Prompt-to-Prompt (§8.4) as per-block hooks
 // of the PixArt transformer, for the batch [source cond, target uncond, target cond] and, when the
 // guidance correction is on, [source uncond] after them, which keeps its own attention.
-// Self-attention in blocks [first, last]: target rows attend to the source row's K/V, and during
-// the first `threshold` steps also use its queries. Cross-attention: the target cond row's
-// probabilities come from the source row through a word mapper for the first ⌈crossReplace·N⌉ steps.
+// Self-attention in blocks [first, last]: target rows attend to the source row's K/V (with Union,
+// followed by their own), and during the first `threshold` steps also use its queries.
+// Cross-attention: the target cond row's probabilities come from the source row through a word
+// mapper for the first ⌈crossReplace·N⌉ steps.
 
 import { Tensor } from "../tensor/tensor.ts";
 import { add, mul } from "../kernels/binary.ts";
