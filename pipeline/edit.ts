@@ -237,13 +237,13 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
       : undefined;
     const [ns, nt] = scope(() => {
       const ctl = controlAt(settings, k, mapper, onProbs);
-      const rows = settings.rows === 4 ? [xs, xt, xt, xs] : [xs, xt, xt];
-      const prompts = [src, nul, tgt, nul].slice(0, rows.length);
+      const rows = [xs, xt, xt], prompts = [src, nul, tgt];
+      if (o.guidanceCorrection) (rows.push(xs), prompts.push(nul));
       const out = transformerBatch(pipe, rows, prompts, sched.timesteps[k], ctl);
       const epsS = epsRow(out, 0);
       let epsT = guide(epsRow(out, 1), epsRow(out, 2), o.guidance);
       // the guidance correction: less the guidance term of the source branch (EditOptions)
-      if (rows.length === 4) epsT = sub(epsT, scale(sub(epsS, epsRow(out, 3)), o.guidance - 1));
+      if (o.guidanceCorrection) epsT = sub(epsT, scale(sub(epsS, epsRow(out, 3)), o.guidance - 1));
       const s = sched.step(stSrc, epsS, xs), t = sched.step(stTgt, epsT, xt);
       return [keep(s), keep(blend ? blend.apply(k, s, t) : t)];
     });
