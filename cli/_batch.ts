@@ -16,7 +16,13 @@ export interface BatchEdit {
 }
 
 function valueOf(key: FlagName, v: unknown, where: string): string | boolean {
-  if (key === "no-control" || key === "no-union" || key === "no-guidance-correction") {
+  const switches: FlagName[] = [
+    "no-control",
+    "no-union",
+    "no-guidance-correction",
+    "no-keep-background",
+  ];
+  if (switches.includes(key)) {
     if (typeof v !== "boolean") {
       throw new UsageError(
         `Invalid "${key}" ${where}: expected true or false, got ${JSON.stringify(v)}`,

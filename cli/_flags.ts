@@ -23,6 +23,8 @@ export const FLAGS = {
   "no-control": { type: "boolean" },
   "no-union": { type: "boolean" },
   "no-guidance-correction": { type: "boolean" },
+  "no-keep-background": { type: "boolean" },
+  "background-threshold": { type: "string" },
   inversion: { type: "string" },
   seed: { type: "string" },
   size: { type: "string" },
@@ -62,6 +64,8 @@ export const EDIT_FLAGS: readonly FlagName[] = [
   "no-control",
   "no-union",
   "no-guidance-correction",
+  "no-keep-background",
+  "background-threshold",
   "inversion",
   "seed",
   "size",
@@ -87,7 +91,7 @@ export interface EditSpec {
   target: string;
   /** The edited image's file (.png, .jpg or .jpeg). */
   out: string;
-  /** The grid file (input | reconstruction | edit), if asked for. */
+  /** The grid file (input | reconstruction | edit | keep-background mask when used), if asked for. */
   grid?: string;
   /** The folder for attention heat maps, if asked for. */
   attentionMaps?: string;
@@ -285,6 +289,24 @@ export function editSpec(
   if (v["no-control"]) settings.control = false;
   if (v["no-union"]) settings.union = false;
   if (v["no-guidance-correction"]) settings.guidanceCorrection = false;
+  if (v["no-keep-background"]) {
+    if (v["background-threshold"] !== undefined) {
+      throw invalid(
+        label("background-threshold"),
+        v["background-threshold"],
+        "no value with --no-keep-background",
+      );
+    }
+    settings.keepBackground = false;
+  }
+  if (v["background-threshold"] !== undefined) {
+    settings.backgroundThreshold = number(
+      label("background-threshold"),
+      v["background-threshold"],
+      "a fraction from 0 to 1",
+      (x) => x >= 0 && x <= 1,
+    );
+  }
   if (v.inversion !== undefined) {
     if (v.inversion !== "dpm++" && v.inversion !== "ddim") {
       throw invalid(label("inversion"), v.inversion, `"dpm++" or "ddim"`);

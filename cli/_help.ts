@@ -44,6 +44,14 @@ Edit:
                           plain classifier-free guidance of the target; by default the
                           source's guidance term is subtracted, which keeps the colours and
                           brightness of what the prompts agree on
+      --no-keep-background
+                          keep the whole edited image; by default it is blended back into the
+                          input where the words that differ between the prompts do not
+                          attend, so the rest keeps the input's pixels (turn it off for global
+                          edits such as style or lighting)
+      --background-threshold F
+                          centre of that mask's soft band, 0..1 (default 0.4): higher keeps
+                          more of the input
       --inversion KIND    dpm++ (default) or ddim
       --seed N            seed for anything random (merge destinations)
       --size WxH          processing size (default the model's native area at the input's
@@ -55,7 +63,8 @@ Edit:
       --no-prompt-cache   neither read nor write encoded prompts
 
 Outputs:
-      --grid FILE         input | reconstruction | edit, side by side
+      --grid FILE         input | reconstruction | edit | keep-background mask (when used),
+                          side by side
       --attention-maps DIR
                           one cross-attention heat map per target word, over the edit
       --batch FILE.jsonl  many edits, one JSON object per line, with one loaded model; edit

@@ -128,7 +128,8 @@ export async function runJob(
   ];
   const outputs: EditSummary["outputs"] = { edited: spec.out };
   if (spec.grid !== undefined) {
-    const grid = sideBySide([input, result.reconstruction, result.edited]);
+    const mask = result.editMask ? [result.editMask] : [];
+    const grid = sideBySide([input, result.reconstruction, result.edited, ...mask]);
     files.push({ label: `--grid "${spec.grid}"`, path: spec.grid, image: grid });
     outputs.grid = spec.grid;
   }

@@ -29,8 +29,8 @@ import { type EditRow, summarize, summaryTable } from "./summary.ts";
 export const SCENES_MODEL = fileURLToPath(new URL("../models/pixart-scenes-64", import.meta.url));
 
 /**
- * The configurations: the default (Union self-attention and the guidance correction on), then one
- * factor changed at a time. "local-blend" limits the edit to where the edited object's target shape
+ * The configurations: the default (Union self-attention, the guidance correction and keeping the
+ * background on), then one factor changed at a time. "local-blend" limits the edit to where the edited object's target shape
  * word attends (the CLI's --local-blend WORD).
  */
 export const CONFIGS: Record<
@@ -45,6 +45,7 @@ export const CONFIGS: Record<
   "merge-0.5": () => ({ mergeRatio: 0.5 }),
   "no-union": () => ({ union: false }),
   "no-correction": () => ({ guidanceCorrection: false }),
+  "no-keep-background": () => ({ keepBackground: false }),
   "local-blend": (scene) => ({ localBlend: scene.edit.targetWords.at(-1) }),
 };
 

@@ -22,6 +22,8 @@ import { imageToTensor, tensorToImage } from "./image_tensor.ts";
 import { resolveEditOptions } from "./resolve_options.ts";
 import { attentionHeatMaps, CrossAttentionStore } from "./heat_maps.ts";
 import { LocalBlend, localBlendTokens } from "./local_blend.ts";
+import { WordMaps } from "./word_maps.ts";
+import { blendImages, changedWords, editMask } from "./keep_background.ts";
 
 export { loadPipeline, type PixArtPipeline };
 
@@ -186,6 +188,7 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   const sched = DPMSolverMultistepScheduler.fromConfig(pipe.schedulerConfig, o.steps);
   const [stSrc, stTgt] = [sched.createState(), sched.createState()];
   const pieces = (p: EncodedPrompt) => Array.from(p.ids, (id) => pipe.tokenizer.idToPiece(id));
+  const grid = { h: size.height / pipe.sizeMultiple, w: size.width / pipe.sizeMultiple };
   const settings: ControlSettings = {
     enabled: o.control,
     union: o.union,
@@ -199,8 +202,7 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
       : undefined,
     merge: o.mergeRatio > 0
       ? {
-        h: size.height / pipe.sizeMultiple,
-        w: size.width / pipe.sizeMultiple,
+        ...grid,
         ratio: o.mergeRatio,
         seed: o.seed,
       }
@@ -216,23 +218,30 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
         o.localBlend.word,
       ),
       rows: { source: 0, target: 2 },
-      grid: {
-        h: size.height / pipe.sizeMultiple,
-        w: size.width / pipe.sizeMultiple,
-        patch: pipe.transformer.config.patchSize,
-      },
+      grid: { ...grid, patch: pipe.transformer.config.patchSize },
       threshold: o.localBlend.threshold,
       start: o.localBlend.start,
       blocks: o.blocks,
     })
     : undefined;
+  const changed = o.keepBackground
+    ? changedWords(
+      { source: options.sourcePrompt, target: options.targetPrompt },
+      { source: pieces(src), target: pieces(tgt) },
+      { source: 0, target: 2 },
+    )
+    : [];
+  const editMaps = changed.length > 0
+    ? new WordMaps(pipe.gpu, changed, grid.h * grid.w, [0, pipe.transformer.config.numLayers - 1])
+    : undefined;
   let xs = latents[0], xt = latents[0];
   for (let k = 0; k < o.steps; k++) {
     const heat = store && k >= Math.floor(o.steps / 2);
-    const onProbs = heat || blend
+    const onProbs = heat || blend || editMaps
       ? (block: number, p: Tensor) => {
         if (heat && block >= o.blocks[0]) store.add(p.slice(2, 3));
         blend?.add(block, p);
+        editMaps?.add(block, p);
       }
       : undefined;
     const [ns, nt] = scope(() => {
@@ -258,14 +267,27 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
     img.width === options.image.width && img.height === options.image.height
       ? img
       : resizeImage(img, options.image.width, options.image.height);
-  const edited = back(await decodeLatents(pipe, xt));
+  let image = back(await decodeLatents(pipe, xt));
   const reconstruction = back(await decodeLatents(pipe, xs));
   lap("vaeDecode");
-  const result: EditResult = { edited, reconstruction, timings, used: o.used };
+  let mask: Float32Array | undefined;
+  if (editMaps && o.keepBackground) {
+    const { width, height } = options.image;
+    mask = editMask(
+      await editMaps.read(),
+      changed.length,
+      grid,
+      { width, height },
+      o.keepBackground,
+    );
+    image = blendImages(image, options.image, mask);
+    lap("keepBackground");
+  }
+  const result: EditResult = { edited: image, reconstruction, timings, used: o.used };
+  if (mask) result.editMask = greyImage(mask, options.image.width, options.image.height);
   if (store) {
     result.attentionMaps = await attentionHeatMaps(store, pieces(tgt), options.targetPrompt, {
-      h: size.height / pipe.sizeMultiple,
-      w: size.width / pipe.sizeMultiple,
+      ...grid,
       width: options.image.width,
       height: options.image.height,
     });
@@ -274,9 +296,19 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   for (const p of [src, tgt, nul]) (p.embeds.dispose(), p.mask.dispose());
   if (mapper) (mapper.matrix.dispose(), mapper.beta.dispose());
   blend?.dispose();
+  editMaps?.dispose();
   stSrc.dispose();
   stTgt.dispose();
   return result;
+}
+
+/** A [0, 1] mask as a grey RGBA image. */
+function greyImage(mask: Float32Array, width: number, height: number): RgbaImage {
+  const data = new Uint8Array(4 * mask.length);
+  mask.forEach((m, i) =>
+    data.fill(Math.round(255 * m), 4 * i, 4 * i + 3).fill(255, 4 * i + 3, 4 * i + 4)
+  );
+  return { width, height, data };
 }
 
 /** Replace when the prompts have the same word count, refine otherwise (SPEC §10). */

@@ -55,6 +55,19 @@ export interface EditOptions {
   /** Fraction of the map's max above which the local blend keeps the edit, 0..1 (default 0.3). */
   localBlendThreshold?: number;
   /**
+   * Blend the edited image back into the input in pixel space, at the input's own size, with a soft
+   * mask from the cross-attention of the words that differ between the prompts (default true):
+   * outside the edit the output keeps the input's exact pixels. Each word map (the source row's for
+   * source words, the target row's for target words, summed over heads, all blocks and all steps)
+   * is normalised by its range, resized bilinearly, and mapped to 0 below
+   * `backgroundThreshold` − 0.1 and 1 above `backgroundThreshold` + 0.1. Turn it off for global
+   * edits (style, lighting), which should change everything. With identical prompts there are no
+   * such words and nothing is blended.
+   */
+  keepBackground?: boolean;
+  /** The centre of the keep-background mask's soft band, 0..1 (default 0.4). */
+  backgroundThreshold?: number;
+  /**
    * Mutual self-attention over the source's and the target's own keys and values, [K_src; K_tgt]
    * (MasaCtrl's Union variant), instead of the source's alone (default true: on the bundled
    * scenes model, 46.7% edit success against 10.0% without it; BENCHMARKS.md).
@@ -85,6 +98,8 @@ export interface EditResult {
   edited: RgbaImage;
   /** The source branch's reconstruction, at the input's size. */
   reconstruction: RgbaImage;
+  /** The keep-background mask (grey RGBA at the input's size, white = edited), when one was used. */
+  editMask?: RgbaImage;
   /** Target word → heat map (grey RGBA at the input's size), when asked for. */
   attentionMaps?: Map<string, RgbaImage>;
   /** Seconds per stage. */

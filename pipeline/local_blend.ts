@@ -7,13 +7,13 @@
 // step k ≥ start the maps become a mask on the GPU (max-pool 3×3, nearest ×patch, > threshold of
 // the max, OR of both rows) and x_tgt ← mask·x_tgt + (1 − mask)·x_src. No readback mid-step.
 
-import { Tensor } from "../tensor/tensor.ts";
+import type { Tensor } from "../tensor/tensor.ts";
 import type { Gpu } from "../tensor/device.ts";
-import { keep } from "../tensor/scope.ts";
 import { add, mul } from "../kernels/binary.ts";
 import { scale } from "../kernels/unary.ts";
-import { localBlendMask, type LocalBlendWord, localBlendWordMaps } from "../kernels/local_blend.ts";
+import { localBlendMask, type LocalBlendWord } from "../kernels/local_blend.ts";
 import { wordTokenRanges } from "./p2p.ts";
+import { WordMaps } from "./word_maps.ts";
 
 /** Words as `--local-blend` names them: runs of letters, digits, apostrophes and hyphens. */
 export function blendWords(text: string): string[] {
@@ -84,41 +84,35 @@ export interface LocalBlendOptions {
 /** Running word maps of one edit and the blend they drive; dispose it after the edit. */
 export class LocalBlend {
   readonly #options: LocalBlendOptions;
-  readonly #words: LocalBlendWord[];
-  #maps: Tensor; // [words, h·w] f32, summed over heads, blocks and steps
+  readonly #maps: WordMaps;
 
   /** @param gpu the device; @param options tokens, rows, grid, threshold, start, blocks */
   constructor(gpu: Gpu, options: LocalBlendOptions) {
     this.#options = options;
-    const { tokens, rows } = options;
-    this.#words = [{ row: rows.target, start: tokens.target[0], end: tokens.target[1] }];
+    const { tokens, rows, grid } = options;
+    const words: LocalBlendWord[] = [
+      { row: rows.target, start: tokens.target[0], end: tokens.target[1] },
+    ];
     if (tokens.source) {
-      this.#words.push({ row: rows.source, start: tokens.source[0], end: tokens.source[1] });
+      words.push({ row: rows.source, start: tokens.source[0], end: tokens.source[1] });
     }
-    const n = this.#words.length * options.grid.h * options.grid.w;
-    this.#maps = keep(
-      Tensor.from(gpu, new Float32Array(n), [this.#words.length, n / this.#words.length]),
-    );
+    this.#maps = new WordMaps(gpu, words, grid.h * grid.w, options.blocks);
   }
 
   /** The running word maps `[rows, h·w]` (target first, then source when there is one). */
   get maps(): Tensor {
-    return this.#maps;
+    return this.#maps.first;
   }
 
   /** Adds one block's cross-attention probabilities `[B, H, h·w, L]` (blocks outside are skipped). */
   add(block: number, probs: Tensor): void {
-    const [first, last] = this.#options.blocks;
-    if (block < first || block > last) return;
-    const next = keep(localBlendWordMaps(probs, this.#maps, this.#words));
-    this.#maps.dispose();
-    this.#maps = next;
+    this.#maps.add(block, probs);
   }
 
   /** The mask `[1, 1, h·patch, w·patch]` (0 or 1) of the maps so far. */
   mask(dtype: Tensor["dtype"] = "f32"): Tensor {
     const { grid, threshold } = this.#options;
-    return localBlendMask(this.#maps, { ...grid, threshold, dtype });
+    return localBlendMask(this.#maps.first, { ...grid, threshold, dtype });
   }
 
   /**

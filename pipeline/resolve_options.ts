@@ -18,6 +18,8 @@ export interface ResolvedEditOptions {
   guidanceCorrection: boolean;
   mergeRatio: number;
   seed: number;
+  /** Keep the background (EditOptions.keepBackground): the mask's soft band, or off. */
+  keepBackground?: { low: number; high: number };
   /** Prompt-to-Prompt LocalBlend: the target word, threshold and first blended step. */
   localBlend?: { word: string; threshold: number; start: number };
   /** The same values as a plain record, for reports. */
@@ -90,6 +92,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     guidanceCorrection,
     "true or false",
   );
+  const keepBackground = resolveKeepBackground(o);
   const used: Record<string, unknown> = {
     steps,
     guidance,
@@ -102,7 +105,9 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     guidanceCorrection,
     mergeRatio,
     seed,
+    keepBackground: keepBackground !== undefined,
   };
+  if (keepBackground) used.backgroundThreshold = (keepBackground.low + keepBackground.high) / 2;
   if (localBlend) {
     used.localBlend = localBlend.word;
     used.localBlendThreshold = localBlend.threshold;
@@ -121,6 +126,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     mergeRatio,
     seed,
     localBlend,
+    keepBackground,
     used,
   };
 }
@@ -154,4 +160,21 @@ function resolveLocalBlend(o: EditOptions, steps: number): ResolvedEditOptions["
     "[0, 1]",
   );
   return { word, threshold, start: Math.ceil(0.2 * steps) };
+}
+
+/** keepBackground (default on) and the centre of its band, ± 0.1. */
+function resolveKeepBackground(o: EditOptions): ResolvedEditOptions["keepBackground"] {
+  const on = o.keepBackground ?? true;
+  check(typeof on === "boolean", "keepBackground", on, "true or false");
+  if (!on) {
+    if (o.backgroundThreshold !== undefined) {
+      throw new TypeError(
+        `Cannot edit: backgroundThreshold ${o.backgroundThreshold} needs keepBackground`,
+      );
+    }
+    return undefined;
+  }
+  const t = o.backgroundThreshold ?? 0.4;
+  check(typeof t === "number" && t >= 0 && t <= 1, "backgroundThreshold", t, "[0, 1]");
+  return { low: t - 0.1, high: t + 0.1 };
 }

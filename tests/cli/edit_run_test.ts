@@ -67,7 +67,8 @@ Deno.test("cli/edit.ts edits on the tiny model and writes the edit, grid and hea
     assert(typeof s.adapter === "string" && s.adapter.length > 0);
     assert(s.timings.load >= 0 && s.timings.total > 0);
     assertEquals(await size(join(dir, "out/edit.png")), [64, 64]);
-    assertEquals(await size(join(dir, "out/grid.png")), [3 * 64 + 2 * 4, 64]);
+    // input | reconstruction | edit | keep-background mask
+    assertEquals(await size(join(dir, "out/grid.png")), [4 * 64 + 3 * 4, 64]);
     const maps = await list(join(dir, "out/maps"));
     assert(maps.length >= 1, "at least one heat map");
     assertEquals(Object.keys(s.outputs.attentionMaps).length, maps.length);

@@ -40,7 +40,7 @@ Deno.test("editSpec() maps flags to EditOptions fields, leaving unset ones to th
     ...["--steps", "20", "--guidance", "7.5", "--threshold", "4", "--blocks", "14..27"],
     ...["--merge-ratio", "0.5", "--cross-replace", "0.6", "--local-blend", "DOG"],
     ...["--no-control", "--no-union", "--no-guidance-correction", "--inversion", "ddim"],
-    ...["--seed", "42", "--size", "512x384"],
+    ...["--seed", "42", "--size", "512x384", "--background-threshold", "0.6"],
     ...["--grid", "g.jpg", "--attention-maps", "maps"],
   ]));
   assertEquals(spec, {
@@ -64,9 +64,13 @@ Deno.test("editSpec() maps flags to EditOptions fields, leaving unset ones to th
       inversion: "ddim",
       seed: 42,
       size: { width: 512, height: 384 },
+      backgroundThreshold: 0.6,
     },
   });
   assertEquals(editSpec(parseFlags(BASE)).settings, {});
+  assertEquals(editSpec(parseFlags([...BASE, "--no-keep-background"])).settings, {
+    keepBackground: false,
+  });
   assertEquals(editSpec(parseFlags([...BASE, "--blocks", "3"])).settings.blocks, [3, 3]);
 });
 
@@ -87,6 +91,12 @@ Deno.test("editSpec() refuses each out-of-range value, naming flag, value and ra
   bad(["--blocks", "a..b"], `Invalid --blocks "a..b"`);
   bad(["--merge-ratio", "0.9"], `Invalid --merge-ratio "0.9"`, "from 0 to 0.75");
   bad(["--cross-replace", "1.5"], `Invalid --cross-replace "1.5"`, "from 0 to 1");
+  bad(["--background-threshold", "2"], `Invalid --background-threshold "2"`, "from 0 to 1");
+  bad(
+    ["--no-keep-background", "--background-threshold", "0.5"],
+    `Invalid --background-threshold "0.5"`,
+    "--no-keep-background",
+  );
   bad(
     ["--local-blend", "cat"],
     `Invalid --local-blend "cat"`,
@@ -135,7 +145,7 @@ Deno.test("parseBatch() reads one edit per line with the flags' names as keys", 
     `{"image": "a.png", "source": "a cat", "target": "a dog", "out": "a_out.png", "steps": 12}`,
     "",
     `{"image": "b.jpg", "source": "a cup", "target": "a bowl", "out": "b.png", "no-control": true,` +
-    ` "blocks": [2, 5], "size": [64, 32], "merge-ratio": "0.25"}`,
+    ` "blocks": [2, 5], "size": [64, 32], "merge-ratio": "0.25", "no-keep-background": true}`,
   ].join("\n");
   const edits = parseBatch(text, "e.jsonl", { guidance: "3" });
   assertEquals(edits.map((e) => e.line), [1, 3]);
@@ -146,6 +156,7 @@ Deno.test("parseBatch() reads one edit per line with the flags' names as keys", 
     blocks: [2, 5],
     size: { width: 64, height: 32 },
     mergeRatio: 0.25,
+    keepBackground: false,
   });
 });
 
@@ -164,6 +175,11 @@ Deno.test("parseBatch() names the line, key and value of a bad entry", () => {
   usage(
     () => parseBatch(line({ "no-control": "yes" }), "e.jsonl"),
     `"no-control"`,
+    "true or false",
+  );
+  usage(
+    () => parseBatch(line({ "no-keep-background": 1 }), "e.jsonl"),
+    `"no-keep-background"`,
     "true or false",
   );
   usage(() => parseBatch(line({ steps: null }), "e.jsonl"), `"steps"`, "null");

@@ -32,6 +32,7 @@ Deno.test({
       targetPrompt: "a blue circle",
       control: false,
       guidanceCorrection: false,
+      keepBackground: false,
       inversion: "ddim",
     });
     const src = await pipe.encodePrompt("a red star"),
@@ -113,6 +114,8 @@ Deno.test({
       [{ crossReplace: -1 }, "crossReplace -1"],
       [{ union: "yes" }, 'union "yes"'],
       [{ guidanceCorrection: 1 }, "guidanceCorrection 1"],
+      [{ keepBackground: "no" }, 'keepBackground "no"'],
+      [{ backgroundThreshold: 1.5 }, "backgroundThreshold 1.5"],
     ];
     for (const [opts, msg] of bad) {
       await assertRejects(
@@ -121,6 +124,12 @@ Deno.test({
         msg,
       );
     }
+    await assertRejects(
+      () =>
+        edit(pipe, { ...BASE, targetPrompt: "a", keepBackground: false, backgroundThreshold: 0.5 }),
+      TypeError,
+      "backgroundThreshold 0.5 needs keepBackground",
+    );
     await assertRejects(
       () => edit(pipe, { ...BASE, targetPrompt: " " }),
       TypeError,

@@ -22,6 +22,7 @@ const BASE = {
   sourcePrompt: "a red star",
   targetPrompt: "a blue star",
   steps: 4,
+  keepBackground: false,
   onWarning: () => {},
 };
 
