@@ -3,8 +3,9 @@
 // words, so everything the edit did not touch keeps the input's exact pixels, at the input's own
 // resolution. Blended Latent Diffusion (Avrahami et al., 2023) blends its result into the input in
 // pixel space in the same way; the mask is Prompt-to-Prompt's LocalBlend word maps, normalised by
-// their range instead of their max (our choice: the maps of this model have a high floor, so the max
-// alone left most of the image above any useful threshold; BENCHMARKS.md).
+// their range instead of their max (our choice: maps can have a high floor, often 70% of the max on
+// the bundled model, and the range puts every map's floor at 0, so one band suits them all;
+// BENCHMARKS.md).
 
 import type { RgbaImage } from "../image/rgba_image.ts";
 import type { LocalBlendWord } from "../kernels/local_blend.ts";

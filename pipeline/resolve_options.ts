@@ -18,8 +18,8 @@ export interface ResolvedEditOptions {
   guidanceCorrection: boolean;
   mergeRatio: number;
   seed: number;
-  /** Keep the background (EditOptions.keepBackground): the mask's soft band, or off. */
-  keepBackground?: { low: number; high: number };
+  /** Keep the background (EditOptions.keepBackground): the band's centre and ends, or off. */
+  keepBackground?: { threshold: number; low: number; high: number };
   /** Prompt-to-Prompt LocalBlend: the target word, threshold and first blended step. */
   localBlend?: { word: string; threshold: number; start: number };
   /** The same values as a plain record, for reports. */
@@ -107,7 +107,7 @@ export function resolveEditOptions(pipe: PixArtPipeline, o: EditOptions): Resolv
     seed,
     keepBackground: keepBackground !== undefined,
   };
-  if (keepBackground) used.backgroundThreshold = (keepBackground.low + keepBackground.high) / 2;
+  if (keepBackground) used.backgroundThreshold = keepBackground.threshold;
   if (localBlend) {
     used.localBlend = localBlend.word;
     used.localBlendThreshold = localBlend.threshold;
@@ -176,5 +176,5 @@ function resolveKeepBackground(o: EditOptions): ResolvedEditOptions["keepBackgro
   }
   const t = o.backgroundThreshold ?? 0.4;
   check(typeof t === "number" && t >= 0 && t <= 1, "backgroundThreshold", t, "[0, 1]");
-  return { low: t - 0.1, high: t + 0.1 };
+  return { threshold: t, low: t - 0.1, high: t + 0.1 };
 }

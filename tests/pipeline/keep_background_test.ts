@@ -6,6 +6,7 @@
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import { blendImages, changedWords, editMask } from "../../pipeline/keep_background.ts";
 import { edit } from "../../pipeline/edit.ts";
+import { resolveEditOptions } from "../../pipeline/resolve_options.ts";
 import { assertClose, GPU_TEST } from "../_harness.ts";
 import { testImage, tinyPipeline } from "./_tiny_pipeline.ts";
 
@@ -131,5 +132,7 @@ Deno.test({
     assert(zeros > 0 && ones > 0, `a mixed mask: ${zeros} zeros, ${ones} ones`);
     const same = await edit(pipe, { ...base, targetPrompt: base.sourcePrompt });
     assertEquals(same.editMask, undefined);
+    const higher = resolveEditOptions(pipe, { ...base, backgroundThreshold: 0.6 });
+    assertEquals([higher.used.backgroundThreshold, higher.keepBackground?.threshold], [0.6, 0.6]);
   },
 });
