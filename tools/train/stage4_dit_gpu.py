@@ -1,6 +1,7 @@
 """Stage 4 on one CUDA GPU: the same model, objective and data stream as stage4_dit.py, in one run.
 
   SCENES_CKPT=DIR python3 tools/train/stage4_dit_gpu.py --out OUTDIR [--budget SECONDS] [--steps N]
+      [--resume DIR] [--lr LR]
 
 Written for the `device` tool's lent H100/H200 (torch there; diffusers travels as a wheel, see
 tools/train/README.md). SCENES_CKPT must hold tokenizer/spiece.model, text_encoder/ and vae/final/
@@ -18,6 +19,12 @@ What differs from the CPU script, and why:
   the last step) after timing steps PROBE_FROM..PROBE_TO, and printed, so `--steps N` reproduces it.
 - Each step's batch comes from numpy default_rng([SEED, step]) as in the CPU script; its noise and
   timesteps from a CUDA generator seeded SEED * 1000003 + step (bitwise repeatable on one GPU kind).
+
+- --resume DIR continues an earlier run from DIR/model.pt and DIR/ema.pt: its weights, its EMA and
+  its step count (batches, noise and the EMA decay go on from there, so no data is replayed), with
+  a fresh AdamW and this run's own warm-up and cosine schedule (the moments would not fit beside
+  the weights in what a device call carries: 16 MiB a file, 64 MiB a tree). A budget-sized call a
+  session can thus add steps to the bundled run.
 
 Writes OUTDIR/ema.pt and OUTDIR/model.pt (f32 state dicts with step and config, each < 16 MiB)
 and OUTDIR/dit_gpu.csv (mean loss every LOG_EVERY steps, EMA val loss every VAL_EVERY steps on the
@@ -105,11 +112,11 @@ def check_text_path(sp, t5, dev):
         raise SystemExit("T5 states differ from the CPU reference")
 
 
-def lr_at(step, total):
+def lr_at(step, total, peak=LR):
     if step < WARMUP:
-        return LR * (step + 1) / WARMUP
+        return peak * (step + 1) / WARMUP
     p = min(1.0, (step - WARMUP) / max(1, total - WARMUP))
-    return LR * (LR_END + (1 - LR_END) * 0.5 * (1 + math.cos(math.pi * p)))
+    return peak * (LR_END + (1 - LR_END) * 0.5 * (1 + math.cos(math.pi * p)))
 
 
 def main():
@@ -123,6 +130,8 @@ def main():
     ap.add_argument("--workers", type=int, default=os.cpu_count())
     ap.add_argument("--device", default="cuda", help="cpu for a smoke test")
     ap.add_argument("--batch", type=int, default=BATCH)
+    ap.add_argument("--resume", help="folder with model.pt and ema.pt of an earlier run")
+    ap.add_argument("--lr", type=float, default=LR, help="peak learning rate")
     a = ap.parse_args()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -169,7 +178,15 @@ def main():
     cond = {"resolution": None, "aspect_ratio": None}
 
     model, ema = build_model(dev)
-    opt = make_optimizer(model, LR, fused=gpu)
+    start = 0  # global step of this run's first step
+    if a.resume:
+        mck = torch.load(Path(a.resume) / "model.pt", map_location=dev)
+        eck = torch.load(Path(a.resume) / "ema.pt", map_location=dev)
+        model.load_state_dict(mck["model"])
+        ema.load_state_dict(eck["ema"])
+        start = int(mck["step"])
+        print(f"resumed from {a.resume} at step {start} (fresh optimizer)", flush=True)
+    opt = make_optimizer(model, a.lr, fused=gpu)
     mparams, eparams = list(model.parameters()), list(ema.parameters())
 
     @torch.no_grad()
@@ -190,7 +207,8 @@ def main():
     sync = torch.cuda.synchronize if gpu else (lambda: None)
     model.train()
     while step < total:
-        rng = np.random.default_rng([SEED, step])
+        k = start + step  # the global step: data, noise and EMA decay go on from a resumed run
+        rng = np.random.default_rng([SEED, k])
         size = BUCKETS[rng.choice(len(BUCKETS), p=probs)][0]
         d = data[size]
         idx = rng.choice(d["lat"].shape[0], size=a.batch, replace=False)
@@ -199,12 +217,12 @@ def main():
         drop_t = torch.from_numpy(drop).to(dev, non_blocking=True)
         ci = torch.where(drop_t, empty, d["cap_idx"][idx_t])
         z0 = d["lat"][idx_t]
-        gen = torch.Generator(device=dev).manual_seed(SEED * 1_000_003 + step)
+        gen = torch.Generator(device=dev).manual_seed(SEED * 1_000_003 + k)
         t = torch.randint(0, 1000, (a.batch,), generator=gen, device=dev)
         eps = torch.randn(z0.shape, generator=gen, device=dev)
         ab = acp[t].view(-1, 1, 1, 1)
         xt = ab.sqrt() * z0 + (1 - ab).sqrt() * eps
-        lr = lr_at(step, total)
+        lr = lr_at(step, total, a.lr)
         for grp in opt.param_groups:
             grp["lr"] = lr
         o = model(xt, encoder_hidden_states=table_h[ci], encoder_attention_mask=table_m[ci], timestep=t,
@@ -214,7 +232,7 @@ def main():
         loss.backward()
         torch.nn.utils.clip_grad_norm_(mparams, 1.0)
         opt.step()
-        dec = min(EMA_DECAY, (1 + step) / (10 + step))
+        dec = min(EMA_DECAY, (1 + k) / (10 + k))
         with torch.no_grad():
             torch._foreach_lerp_(eparams, mparams, 1 - dec)
         loss_sum += loss.detach()
@@ -231,19 +249,19 @@ def main():
             total = max(PROBE_TO + 1, PROBE_TO + int(0.97 * left / per))
             print(f"{per * 1000:.1f} ms/step; run length fitted to the budget: --steps {total}", flush=True)
         if step % LOG_EVERY == 0 or step == total:
-            row = [step, f"{loss_sum.item() / seen:.5f}", "", f"{lr:.2e}", f"{time.time() - t_start:.0f}"]
+            row = [start + step, f"{loss_sum.item() / seen:.5f}", "", f"{lr:.2e}", f"{time.time() - t_start:.0f}"]
             loss_sum.zero_()
             seen = 0
             if step % VAL_EVERY == 0 or step == total:
                 row[2] = f"{val_loss():.5f}"
-                print(f"step {step} loss {row[1]} val {row[2]} lr {row[3]} ({row[4]} s)", flush=True)
+                print(f"step {row[0]} loss {row[1]} val {row[2]} lr {row[3]} ({row[4]} s)", flush=True)
             w.writerow(row)
             log.flush()
-    info = {"step": step, "total_steps": total, "batch": a.batch, "lr": LR, "seconds": time.time() - t_start,
-            "config": DIT_CONFIG, "device": name}
+    info = {"step": start + step, "resumed_from": start, "total_steps": total, "batch": a.batch, "lr": a.lr,
+            "seconds": time.time() - t_start, "config": DIT_CONFIG, "device": name}
     torch.save({**info, "ema": {k: v.cpu() for k, v in ema.state_dict().items()}}, out / "ema.pt")
     torch.save({**info, "model": {k: v.cpu() for k, v in model.state_dict().items()}}, out / "model.pt")
-    print(f"done: {step} steps in {time.time() - t_start:.0f} s", flush=True)
+    print(f"done: {step} steps (global step {start + step}) in {time.time() - t_start:.0f} s", flush=True)
 
 
 if __name__ == "__main__":
