@@ -30,8 +30,8 @@ export const SCENES_MODEL = fileURLToPath(new URL("../models/pixart-scenes-64", 
 
 /**
  * The configurations: the default (Union self-attention, the guidance correction and keeping the
- * background on), then one factor changed at a time. "local-blend" limits the edit to where the edited object's target shape
- * word attends (the CLI's --local-blend WORD).
+ * background on), then one factor changed at a time. "local-blend" limits the edit to where the
+ * edited object's target shape word attends (the CLI's --local-blend WORD).
  */
 export const CONFIGS: Record<
   string,

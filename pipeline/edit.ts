@@ -16,11 +16,11 @@ import type { EditOptions, EditResult, ProgressEvent } from "./edit_options.ts";
 import { type EncodedPrompt, loadPipeline, type PixArtPipeline } from "./pixart_pipeline.ts";
 import { epsRow, guide, transformerBatch } from "./guidance.ts";
 import { controlAt, type ControlSettings, uploadMapper } from "./attention_control.ts";
-import { refinementMapper, replacementMapper, wordTokenRanges } from "./p2p.ts";
+import { promptWords, refinementMapper, replacementMapper, wordTokenRanges } from "./p2p.ts";
 import { processingSize } from "./size_policy.ts";
 import { imageToTensor, tensorToImage } from "./image_tensor.ts";
 import { resolveEditOptions } from "./resolve_options.ts";
-import { attentionHeatMaps, CrossAttentionStore } from "./heat_maps.ts";
+import { attentionHeatMaps, CrossAttentionStore, greyImage } from "./heat_maps.ts";
 import { LocalBlend, localBlendTokens } from "./local_blend.ts";
 import { WordMaps } from "./word_maps.ts";
 import { blendImages, changedWords, editMask } from "./keep_background.ts";
@@ -302,15 +302,6 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
   return result;
 }
 
-/** A [0, 1] mask as a grey RGBA image. */
-function greyImage(mask: Float32Array, width: number, height: number): RgbaImage {
-  const data = new Uint8Array(4 * mask.length);
-  mask.forEach((m, i) =>
-    data.fill(Math.round(255 * m), 4 * i, 4 * i + 3).fill(255, 4 * i + 3, 4 * i + 4)
-  );
-  return { width, height, data };
-}
-
 /** Replace when the prompts have the same word count, refine otherwise (SPEC §10). */
 function crossMapper(
   srcText: string,
@@ -319,8 +310,7 @@ function crossMapper(
   tgt: EncodedPrompt,
   pieces: (p: EncodedPrompt) => string[],
 ) {
-  const sw = srcText.toLowerCase().trim().split(/\s+/),
-    tw = tgtText.toLowerCase().trim().split(/\s+/);
+  const sw = promptWords(srcText), tw = promptWords(tgtText);
   const sr = wordTokenRanges(pieces(src)), tr = wordTokenRanges(pieces(tgt));
   const length = src.ids.length;
   if (sw.length === tw.length && sr.length === sw.length && tr.length === tw.length) {

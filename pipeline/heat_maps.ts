@@ -8,7 +8,7 @@ import type { Tensor } from "../tensor/tensor.ts";
 import { add } from "../kernels/binary.ts";
 import { scale } from "../kernels/unary.ts";
 import { keep } from "../tensor/scope.ts";
-import { wordTokenRanges } from "./p2p.ts";
+import { promptWords, wordTokenRanges } from "./p2p.ts";
 
 /** Running sum of probabilities [1, H, N, L]. */
 export class CrossAttentionStore {
@@ -29,6 +29,16 @@ export class CrossAttentionStore {
   }
 }
 
+/** Values in [0, 1], row-major `[height, width]`, as an opaque grey RGBA image. */
+export function greyImage(values: Float32Array, width: number, height: number): RgbaImage {
+  const data = new Uint8Array(4 * values.length);
+  values.forEach((x, i) => {
+    const g = Math.round(x * 255);
+    data.set([g, g, g, 255], 4 * i);
+  });
+  return { width, height, data };
+}
+
 /** Target word → grey heat map image at `width`×`height` (the red channel carries the value). */
 export async function attentionHeatMaps(
   store: CrossAttentionStore,
@@ -41,7 +51,7 @@ export async function attentionHeatMaps(
   const [, heads, n, l] = store.sum.shape;
   const p = await store.sum.toArray();
   store.dispose();
-  const words = prompt.toLowerCase().trim().split(/\s+/), ranges = wordTokenRanges(pieces);
+  const words = promptWords(prompt), ranges = wordTokenRanges(pieces);
   words.forEach((word, wi) => {
     const tokens = ranges[wi];
     if (!tokens) return;
@@ -51,12 +61,8 @@ export async function attentionHeatMaps(
     }
     let max = 0;
     for (const x of v) max = Math.max(max, x);
-    const data = new Uint8Array(4 * n);
-    for (let i = 0; i < n; i++) {
-      const g = Math.round((max > 0 ? v[i] / max : 0) * 255);
-      data.set([g, g, g, 255], 4 * i);
-    }
-    maps.set(word, resizeImage({ width: grid.w, height: grid.h, data }, grid.width, grid.height));
+    const grey = greyImage(v.map((x) => max > 0 ? x / max : 0), grid.w, grid.h);
+    maps.set(word, resizeImage(grey, grid.width, grid.height));
   });
   return maps;
 }

@@ -9,7 +9,7 @@
 
 import type { RgbaImage } from "../image/rgba_image.ts";
 import type { LocalBlendWord } from "../kernels/local_blend.ts";
-import { wordTokenRanges } from "./p2p.ts";
+import { promptWords, wordTokenRanges, wordTokenSpan } from "./p2p.ts";
 
 /** The soft band of {@link editMask}: 0 at or below `low`, 1 at or above `high`, linear between. */
 export interface MaskBand {
@@ -93,7 +93,8 @@ function clamp(v: number, lo: number, hi: number): number {
 
 /**
  * The words whose maps locate an edit, as (batch row, token range) pairs. With as many words in
- * both prompts (a replace edit, as the cross-attention mapper also decides), each word that differs,
+ * both prompts (a replace edit, as the cross-attention mapper has it when every word fits the
+ * tokens), each word that differs,
  * in the source row and in the target row; otherwise the target words the source lacks (target row)
  * and the source words the target lacks (source row). Words past the encoded tokens are left out.
  *
@@ -104,13 +105,13 @@ export function changedWords(
   pieces: { source: readonly string[]; target: readonly string[] },
   rows: { source: number; target: number },
 ): LocalBlendWord[] {
-  const split = (t: string) => t.toLowerCase().trim().split(/\s+/);
-  const sw = split(prompts.source), tw = split(prompts.target);
+  const sw = promptWords(prompts.source), tw = promptWords(prompts.target);
   const sr = wordTokenRanges(pieces.source), tr = wordTokenRanges(pieces.target);
-  const word = (row: number, ranges: number[][], i: number): LocalBlendWord[] =>
-    i < ranges.length
-      ? [{ row, start: ranges[i][0], end: ranges[i][ranges[i].length - 1] + 1 }]
-      : [];
+  const word = (row: number, ranges: number[][], i: number): LocalBlendWord[] => {
+    if (i >= ranges.length) return [];
+    const [start, end] = wordTokenSpan(ranges[i]);
+    return [{ row, start, end }];
+  };
   if (sw.length === tw.length) {
     return sw.flatMap((w, i) =>
       w === tw[i] ? [] : [...word(rows.source, sr, i), ...word(rows.target, tr, i)]

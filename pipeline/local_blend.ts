@@ -12,7 +12,7 @@ import type { Gpu } from "../tensor/device.ts";
 import { add, mul } from "../kernels/binary.ts";
 import { scale } from "../kernels/unary.ts";
 import { localBlendMask, type LocalBlendWord } from "../kernels/local_blend.ts";
-import { wordTokenRanges } from "./p2p.ts";
+import { promptWords, wordTokenRanges, wordTokenSpan } from "./p2p.ts";
 import { WordMaps } from "./word_maps.ts";
 
 /** Words as `--local-blend` names them: runs of letters, digits, apostrophes and hyphens. */
@@ -43,9 +43,8 @@ export function localBlendTokens(
   word: string,
 ): LocalBlendTokens {
   const wanted = word.toLowerCase();
-  const split = (t: string) => t.toLowerCase().trim().split(/\s+/);
   const has = (w: string) => blendWords(w).includes(wanted);
-  const tw = split(prompts.target), sw = split(prompts.source);
+  const tw = promptWords(prompts.target), sw = promptWords(prompts.source);
   const ti = tw.findIndex(has);
   const tr = wordTokenRanges(pieces.target), sr = wordTokenRanges(pieces.source);
   if (ti < 0) {
@@ -60,9 +59,8 @@ export function localBlendTokens(
     );
   }
   const si = sw.length === tw.length ? ti : sw.findIndex(has);
-  const span = (r: number[]): [number, number] => [r[0], r[r.length - 1] + 1];
-  const tokens: LocalBlendTokens = { target: span(tr[ti]) };
-  if (si >= 0 && si < sr.length) tokens.source = span(sr[si]);
+  const tokens: LocalBlendTokens = { target: wordTokenSpan(tr[ti]) };
+  if (si >= 0 && si < sr.length) tokens.source = wordTokenSpan(sr[si]);
   return tokens;
 }
 

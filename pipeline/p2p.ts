@@ -9,6 +9,16 @@ export interface CrossMapper {
   beta: Float32Array;
 }
 
+/** A prompt's words as the mappers count them: lowercase, split at whitespace. */
+export function promptWords(text: string): string[] {
+  return text.toLowerCase().trim().split(/\s+/);
+}
+
+/** The token span `[start, end)` of one word's token range (of {@link wordTokenRanges}). */
+export function wordTokenSpan(range: readonly number[]): [number, number] {
+  return [range[0], range[range.length - 1] + 1];
+}
+
 /** Token index ranges of each word: a word starts at a piece beginning with "▁". */
 export function wordTokenRanges(pieces: readonly string[]): number[][] {
   const words: number[][] = [];
