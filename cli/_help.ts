@@ -50,7 +50,7 @@ Edit:
                           attend, so the rest keeps the input's pixels (turn it off for global
                           edits such as style or lighting)
       --background-threshold F
-                          centre of that mask's soft band, 0..1 (default 0.4): higher keeps
+                          centre of that mask's soft band, 0..1 (default 0.5): higher keeps
                           more of the input
       --inversion KIND    dpm++ (default) or ddim
       --seed N            seed for anything random (merge destinations)

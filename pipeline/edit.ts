@@ -23,7 +23,7 @@ import { resolveEditOptions } from "./resolve_options.ts";
 import { attentionHeatMaps, CrossAttentionStore, greyImage } from "./heat_maps.ts";
 import { LocalBlend, localBlendTokens } from "./local_blend.ts";
 import { WordMaps } from "./word_maps.ts";
-import { blendImages, changedWords, editMask } from "./keep_background.ts";
+import { blendImages, editMask, editPhrases } from "./keep_background.ts";
 
 export { loadPipeline, type PixArtPipeline };
 
@@ -224,15 +224,16 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
       blocks: o.blocks,
     })
     : undefined;
-  const changed = o.keepBackground
-    ? changedWords(
+  const phrases = o.keepBackground
+    ? editPhrases(
       { source: options.sourcePrompt, target: options.targetPrompt },
       { source: pieces(src), target: pieces(tgt) },
       { source: 0, target: 2 },
     )
-    : [];
-  const editMaps = changed.length > 0
-    ? new WordMaps(pipe.gpu, changed, grid.h * grid.w, [0, pipe.transformer.config.numLayers - 1])
+    : { words: [], phrases: [] };
+  const allBlocks: [number, number] = [0, pipe.transformer.config.numLayers - 1];
+  const editMaps = phrases.words.length > 0
+    ? new WordMaps(pipe.gpu, phrases.words, grid.h * grid.w, allBlocks)
     : undefined;
   let xs = latents[0], xt = latents[0];
   for (let k = 0; k < o.steps; k++) {
@@ -275,10 +276,11 @@ export async function edit(pipe: PixArtPipeline, options: EditOptions): Promise<
     const { width, height } = options.image;
     mask = editMask(
       await editMaps.read(),
-      changed.length,
+      phrases.words.length,
       grid,
       { width, height },
       o.keepBackground,
+      phrases.phrases,
     );
     image = blendImages(image, options.image, mask);
     lap("keepBackground");

@@ -57,15 +57,18 @@ export interface EditOptions {
   /**
    * Blend the edited image back into the input in pixel space, at the input's own size, with a soft
    * mask from the cross-attention of the words that differ between the prompts (default true):
-   * outside the edit the output keeps the input's exact pixels. Each word map (the source row's for
-   * source words, the target row's for target words, summed over heads, all blocks and all steps)
-   * is normalised by its range, resized bilinearly, and mapped to 0 below
-   * `backgroundThreshold` − 0.1 and 1 above `backgroundThreshold` + 0.1. Turn it off for global
-   * edits (style, lighting), which should change everything. With identical prompts there are no
-   * such words and nothing is blended.
+   * outside the edit the output keeps the input's exact pixels. Each changed word brings its phrase
+   * (the words between "a", "and", "on" and the like: "red star" in "a red star and a green star").
+   * Each word map (the source row's for source words, the target row's for target words, summed over
+   * heads, all blocks and all steps) is normalised by its range and resized bilinearly; a phrase's
+   * map is the geometric mean of its words' maps, so it lights the red star and not the green one;
+   * it is mapped to 0 below `backgroundThreshold` − 0.1 and 1 above `backgroundThreshold` + 0.1,
+   * and the mask is the max over phrases. Turn it off for global edits (style, lighting), which
+   * should change everything. With identical prompts there are no such words and nothing is
+   * blended.
    */
   keepBackground?: boolean;
-  /** The centre of the keep-background mask's soft band, 0..1 (default 0.4). */
+  /** The centre of the keep-background mask's soft band, 0..1 (default 0.5). */
   backgroundThreshold?: number;
   /**
    * Mutual self-attention over the source's and the target's own keys and values, [K_src; K_tgt]

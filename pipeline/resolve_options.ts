@@ -174,7 +174,7 @@ function resolveKeepBackground(o: EditOptions): ResolvedEditOptions["keepBackgro
     }
     return undefined;
   }
-  const t = o.backgroundThreshold ?? 0.4;
+  const t = o.backgroundThreshold ?? 0.5;
   check(typeof t === "number" && t >= 0 && t <= 1, "backgroundThreshold", t, "[0, 1]");
   return { threshold: t, low: t - 0.1, high: t + 0.1 };
 }

@@ -4,7 +4,13 @@
 // output equals the input wherever the mask is 0 and the unblended edit wherever it is 1.
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
-import { blendImages, changedWords, editMask } from "../../pipeline/keep_background.ts";
+import {
+  blendImages,
+  editMask,
+  editPhrases,
+  phraseAround,
+} from "../../pipeline/keep_background.ts";
+import { promptWords } from "../../pipeline/p2p.ts";
 import { edit } from "../../pipeline/edit.ts";
 import { resolveEditOptions } from "../../pipeline/resolve_options.ts";
 import { assertClose, GPU_TEST } from "../_harness.ts";
@@ -67,33 +73,94 @@ Deno.test("blendImages() keeps the input at 0, the edit at 1 and rounds between"
   );
 });
 
-Deno.test("changedWords() picks the swapped words of a replace edit, else the unshared ones", () => {
+Deno.test("editMask() takes the geometric mean within a phrase and the max across phrases", () => {
+  // two words lighting different cells, and one that lights both
+  const maps = new Float32Array([0, 1, 0, 0, 0, 0, 0, 1, 0, 1, 0, 1]);
+  const at = (m: Float32Array, y: number, x: number) => m[y * 4 + x];
+  const pair = editMask(maps, 3, GRID, SIZE, FULL, [[1, 2]]);
+  // at pixel (3, 3) word 1 is 1 and word 2 is 1; at (0, 3) word 1 is 0: the phrase keeps only where both light
+  assertClose([at(pair, 3, 3), at(pair, 0, 3)], [1, 0], TOL);
+  // at (2, 3): word 1 is 0.75 and word 2 is 1 (bilinear, see above), so √0.75
+  assertClose([at(pair, 2, 3)], [Math.sqrt(0.75)], TOL);
+  const two = editMask(maps, 3, GRID, SIZE, FULL, [[0], [1, 2]]);
+  assertClose([at(two, 0, 3), at(two, 3, 3), at(two, 3, 0)], [1, 1, 0], TOL);
+  // the default is one phrase per row; a flat word leaves its phrase
+  assertEquals(
+    editMask(maps, 3, GRID, SIZE, FULL, [[0], [1], [2]]),
+    editMask(maps, 3, GRID, SIZE, FULL),
+  );
+  const flat = new Float32Array([0, 1, 0, 0, 2, 2, 2, 2]);
+  assertEquals(
+    editMask(flat, 2, GRID, SIZE, FULL, [[0, 1]]),
+    editMask(flat.subarray(0, 4), 1, GRID, SIZE, FULL),
+  );
+  assertThrows(
+    () => editMask(maps, 3, GRID, SIZE, FULL, [[0, 3]]),
+    RangeError,
+    "phrase row 3 is not one of 3 maps",
+  );
+});
+
+Deno.test("phraseAround() takes the run of words between link words and punctuation", () => {
+  const words = promptWords("a red star and a green star, big on a striped blue background");
+  assertEquals(phraseAround(words, 2), [1, 2]); // red star
+  assertEquals(phraseAround(words, 1), [1, 2]);
+  assertEquals(phraseAround(words, 6), [5, 6]); // green star, (the comma ends it)
+  assertEquals(phraseAround(words, 7), [7]); // big
+  assertEquals(phraseAround(words, 11), [10, 11, 12]); // striped blue background
+  assertEquals(phraseAround(words, 3), [3]); // a link word is its own phrase
+  assertEquals(phraseAround(promptWords("The Cat"), 1), [1]);
+});
+
+Deno.test("editPhrases() brings each changed word's phrase, in its own prompt and row", () => {
   const rows = { source: 0, target: 2 };
-  const red = ["▁a", "▁red", "▁st", "ar", "</s>"], blue = ["▁a", "▁blue", "▁st", "ar", "</s>"];
-  const swap = changedWords(
-    { source: "a red star", target: "a blue star" },
-    { source: red, target: blue },
+  const one = (w: string[]) => ["▁" + w[0], ...w.slice(1).map((x) => "▁" + x), "</s>"];
+  // every word one token, except "star" in two
+  const src = "a red star and a red square", tgt = "a red circle and a red square";
+  const sp = ["▁a", "▁red", "▁st", "ar", "▁and", "▁a", "▁red", "▁square", "</s>"];
+  const tp = one(promptWords(tgt));
+  const swap = editPhrases({ source: src, target: tgt }, { source: sp, target: tp }, rows);
+  assertEquals(swap.words, [
+    { row: 0, start: 1, end: 2 }, // red
+    { row: 0, start: 2, end: 4 }, // star
+    { row: 2, start: 1, end: 2 }, // red
+    { row: 2, start: 2, end: 3 }, // circle
+  ]);
+  assertEquals(swap.phrases, [[0, 1], [2, 3]]);
+  // both words of one phrase changed: the phrase once per row
+  const both = editPhrases(
+    { source: "a red star", target: "a blue moon" },
+    { source: one(["a", "red", "star"]), target: one(["a", "blue", "moon"]) },
     rows,
   );
-  assertEquals(swap, [{ row: 0, start: 1, end: 2 }, { row: 2, start: 1, end: 2 }]);
-  const longer = ["▁a", "▁big", "▁blue", "▁st", "ar", "</s>"];
-  assertEquals(
-    changedWords(
-      { source: "a red star", target: "a big blue star" },
-      { source: red, target: longer },
-      rows,
-    ),
-    [{ row: 0, start: 1, end: 2 }, { row: 2, start: 1, end: 2 }, { row: 2, start: 2, end: 3 }],
+  assertEquals(both.phrases, [[0, 1], [2, 3]]);
+  // an inserted word: the target words the source lacks, with their phrase
+  const longer = editPhrases(
+    { source: "a red star", target: "a big blue star" },
+    { source: one(["a", "red", "star"]), target: one(["a", "big", "blue", "star"]) },
+    rows,
   );
+  assertEquals(longer.words.map((w) => [w.row, w.start]), [[0, 1], [0, 2], [2, 1], [2, 2], [2, 3]]);
+  assertEquals(longer.phrases, [[0, 1], [2, 3, 4]]);
   const same = { source: "A red star", target: "a red  star" };
-  assertEquals(changedWords(same, { source: red, target: red }, rows), []);
-  // a word past the encoded (truncated) tokens is left out
-  const cut = changedWords(
+  const red = one(["a", "red", "star"]);
+  assertEquals(editPhrases(same, { source: red, target: red }, rows), { words: [], phrases: [] });
+  // a changed word past the encoded (truncated) tokens is left out, and so are phrase words past them
+  const cut = editPhrases(
     { source: "a red star", target: "a red moon" },
     { source: red, target: ["▁a", "▁red", "</s>"] },
     rows,
   );
-  assertEquals(cut, [{ row: 0, start: 2, end: 4 }]);
+  assertEquals(cut, {
+    words: [{ row: 0, start: 1, end: 2 }, { row: 0, start: 2, end: 3 }],
+    phrases: [[0, 1]],
+  });
+  const tail = editPhrases(
+    { source: "a blue star", target: "a red star" },
+    { source: ["▁a", "▁blue", "</s>"], target: ["▁a", "▁red", "</s>"] },
+    rows,
+  );
+  assertEquals(tail.phrases, [[0], [1]]);
 });
 
 Deno.test({
@@ -111,7 +178,7 @@ Deno.test({
     };
     const kept = await edit(pipe, base);
     const plain = await edit(pipe, { ...base, keepBackground: false });
-    assertEquals([kept.used.keepBackground, kept.used.backgroundThreshold], [true, 0.4]);
+    assertEquals([kept.used.keepBackground, kept.used.backgroundThreshold], [true, 0.5]);
     assertEquals(plain.used.keepBackground, false);
     assertEquals(plain.editMask, undefined);
     const mask = kept.editMask!;
