@@ -39,6 +39,13 @@ export interface FlashAttentionOptions {
    * rows read the source row's K/V, no copy). Default: entry b reads entry b.
    */
   kvBatch?: readonly number[];
+  /**
+   * With kvBatch: each query entry attends to its kvBatch entry's keys and values followed by its
+   * own, [K_kv; K] (MasaCtrl's Union variant of mutual self-attention), read in place rather than
+   * concatenated. An entry mapped onto itself reads its keys once, which is the softmax over
+   * [K; K]. Needs one K/V entry per query entry, no bias, and head dims up to 128.
+   */
+  union?: boolean;
   /** `[Bk, Sk]` (or `[1, Sk]`), any dtype: keys whose value is 0 get probability exactly 0. */
   keyMask?: Tensor;
   /** Heads, required when q/k/v are token-major `[B, S, H·D]`. */
@@ -52,7 +59,7 @@ struct Params {
   kb: u32, kh: u32, ks: u32, vb: u32,
   vh: u32, vs: u32, ob: u32, oh: u32,
   os: u32, bb: u32, bh: u32, bi: u32,
-  mb: u32, b0: u32, qwsh: u32, p2: u32,
+  mb: u32, b0: u32, qwsh: u32, un: u32,
   kvmap: array<vec4u, 16>,
 }
 @group(0) @binding(3) var<storage, read_write> out: array<T>;
@@ -66,6 +73,10 @@ fn maskedKey(kvb: u32, key: u32) -> bool {
   if (key >= p.sk) { return true; }
   if (HAS_MASK) { return mask[kvb * p.mb + key] == M(0); }
   return false;
+}
+// Key segments of query entry b: its kvBatch entry's keys, then (Union) its own unless the same.
+fn segments(kvb: u32, b: u32) -> u32 {
+  return select(1u, 2u, p.un != 0u && kvb != b);
 }
 fn biasAt(b: u32, h: u32, row: u32, key: u32) -> f32 {
   return LOG2E * f32(bias[b * p.bb + h * p.bh + row * p.bi + min(key, p.sk - 1u)]);
@@ -93,35 +104,38 @@ fn store4(at: u32, first: u32, x: vec4f) {
   let kvb = p.kvmap[wid.z / 4u][wid.z % 4u];
   let wm = (1u << p.wsh) - 1u;
   let qbase = b * p.qb + h * p.qh;
-  let kbase = kvb * p.kb + h * p.kh;
-  let vbase = kvb * p.vb + h * p.vh;
   let qa@R = qbase + min(row0 + @Ru, p.sq - 1u) * p.qs;
   let qm = (1u << p.qwsh) - 1u;
   let q@R_@D = textureLoad(qt, vec2u((qa@R + @Du) & qm, (qa@R + @Du) >> p.qwsh), 0) * p.scale;
   var o@R_@D = vec4f(0.0);
   var m@R = -1e30;
   var l@R = 0.0;
-  for (var j = 0u; j < p.sk; j += KEYS) {
-    let ka@C = kbase + min(j + @Cu, p.sk - 1u) * p.ks;
-    let va@C = vbase + min(j + @Cu, p.sk - 1u) * p.vs;
-    let bad@C = maskedKey(kvb, j + @Cu);
-    var s@R_@C = 0.0;
-    // @for D
-    let k@C = textureLoad(kt, vec2u((ka@C + @Du) & wm, (ka@C + @Du) >> p.wsh));
-    s@R_@C += dot(q@R_@D, k@C);
-    // @end
-    if (HAS_BIAS) {
-      s@R_@C += biasAt(b, h, min(row0 + @Ru, p.sq - 1u), j + @Cu);
+  for (var seg = 0u; seg < segments(kvb, b); seg++) {
+    let kvr = select(kvb, b, seg == 1u);
+    let kbase = kvr * p.kb + h * p.kh;
+    let vbase = kvr * p.vb + h * p.vh;
+    for (var j = 0u; j < p.sk; j += KEYS) {
+      let ka@C = kbase + min(j + @Cu, p.sk - 1u) * p.ks;
+      let va@C = vbase + min(j + @Cu, p.sk - 1u) * p.vs;
+      let bad@C = maskedKey(kvr, j + @Cu);
+      var s@R_@C = 0.0;
+      // @for D
+      let k@C = textureLoad(kt, vec2u((ka@C + @Du) & wm, (ka@C + @Du) >> p.wsh));
+      s@R_@C += dot(q@R_@D, k@C);
+      // @end
+      if (HAS_BIAS) {
+        s@R_@C += biasAt(b, h, min(row0 + @Ru, p.sq - 1u), j + @Cu);
+      }
+      let mn@R = max(m@R, @MAX_C(select(s@R_@C, -1e30, bad@C)));
+      let al@R = exp2(m@R - mn@R);
+      m@R = mn@R;
+      let p@R_@C = select(exp2(s@R_@C - mn@R), 0.0, bad@C);
+      l@R = l@R * al@R + @SUM_C(p@R_@C);
+      // @for D
+      let v@C = textureLoad(vt, vec2u((va@C + @Du) & wm, (va@C + @Du) >> p.wsh));
+      o@R_@D = o@R_@D * al@R + @SUM_C(p@R_@C * v@C);
+      // @end
     }
-    let mn@R = max(m@R, @MAX_C(select(s@R_@C, -1e30, bad@C)));
-    let al@R = exp2(m@R - mn@R);
-    m@R = mn@R;
-    let p@R_@C = select(exp2(s@R_@C - mn@R), 0.0, bad@C);
-    l@R = l@R * al@R + @SUM_C(p@R_@C);
-    // @for D
-    let v@C = textureLoad(vt, vec2u((va@C + @Du) & wm, (va@C + @Du) >> p.wsh));
-    o@R_@D = o@R_@D * al@R + @SUM_C(p@R_@C * v@C);
-    // @end
   }
   let oa@R = b * p.ob + h * p.oh + (row0 + @Ru) * p.os;
   let il@R = select(0.0, 1.0 / l@R, l@R > 0.0);
@@ -167,36 +181,39 @@ var<workgroup> vtile: array<f32, 2048>;
   for (var d = 0u; d < HD; d++) { q[d] = f32(qx[qa + d]) * p.scale; }
   var m = -1e30;
   var l = 0.0;
-  for (var j0 = 0u; j0 < p.sk; j0 += BK) {
-    for (var e = li; e < BK * HD; e += WG) {
-      let c = e / HD;
-      let d = e - c * HD;
-      let key = min(j0 + c, p.sk - 1u);
-      ktile[e] = f32(kx[kvb * p.kb + h * p.kh + key * p.ks + d]);
-      vtile[e] = f32(vx[kvb * p.vb + h * p.vh + key * p.vs + d]);
+  for (var seg = 0u; seg < segments(kvb, b); seg++) {
+    let kvr = select(kvb, b, seg == 1u);
+    for (var j0 = 0u; j0 < p.sk; j0 += BK) {
+      for (var e = li; e < BK * HD; e += WG) {
+        let c = e / HD;
+        let d = e - c * HD;
+        let key = min(j0 + c, p.sk - 1u);
+        ktile[e] = f32(kx[kvr * p.kb + h * p.kh + key * p.ks + d]);
+        vtile[e] = f32(vx[kvr * p.vb + h * p.vh + key * p.vs + d]);
+      }
+      workgroupBarrier();
+      var s = array<f32, BK>();
+      var bad = array<bool, BK>();
+      var mn = m;
+      for (var c = 0u; c < BK; c++) {
+        var acc = 0.0;
+        for (var d = 0u; d < HD; d++) { acc += q[d] * ktile[c * HD + d]; }
+        if (HAS_BIAS) { acc += biasAt(b, h, r, j0 + c); }
+        s[c] = acc;
+        bad[c] = maskedKey(kvr, j0 + c);
+        mn = max(mn, select(acc, -1e30, bad[c]));
+      }
+      let al = exp2(m - mn);
+      m = mn;
+      l *= al;
+      for (var d = 0u; d < HD; d++) { o[d] *= al; }
+      for (var c = 0u; c < BK; c++) {
+        let pc = select(exp2(s[c] - mn), 0.0, bad[c]);
+        l += pc;
+        for (var d = 0u; d < HD; d++) { o[d] += pc * vtile[c * HD + d]; }
+      }
+      workgroupBarrier();
     }
-    workgroupBarrier();
-    var s = array<f32, BK>();
-    var bad = array<bool, BK>();
-    var mn = m;
-    for (var c = 0u; c < BK; c++) {
-      var acc = 0.0;
-      for (var d = 0u; d < HD; d++) { acc += q[d] * ktile[c * HD + d]; }
-      if (HAS_BIAS) { acc += biasAt(b, h, r, j0 + c); }
-      s[c] = acc;
-      bad[c] = maskedKey(kvb, j0 + c);
-      mn = max(mn, select(acc, -1e30, bad[c]));
-    }
-    let al = exp2(m - mn);
-    m = mn;
-    l *= al;
-    for (var d = 0u; d < HD; d++) { o[d] *= al; }
-    for (var c = 0u; c < BK; c++) {
-      let pc = select(exp2(s[c] - mn), 0.0, bad[c]);
-      l += pc;
-      for (var d = 0u; d < HD; d++) { o[d] += pc * vtile[c * HD + d]; }
-    }
-    workgroupBarrier();
   }
   if (row < p.sq) {
     let il = select(0.0, 1.0 / l, l > 0.0);
@@ -273,6 +290,7 @@ export function flashAttention(
   const biasStrides = options.bias &&
     checkBias(op, options.bias, qo.batch, qo.heads, qo.seq, ko.seq);
   const maskStride = options.keyMask && checkKeyMask(op, options.keyMask, ko.batch, ko.seq);
+  if (options.union) checkUnion(op, options, qo.batch, ko.batch, qo.dim);
   if (qo.dim > FLASH_MAX_DIM) {
     return attentionByProbs(op, qo, ko, vo, { ...options, scale, kvmap });
   }
@@ -329,9 +347,28 @@ export function flashAttention(
     u.set([qo.seq, ko.seq, qo.dim, wsh, ...strides.q], 0);
     f[7] = scale * Math.LOG2E;
     u.set([...strides.k, ...strides.v, out.sb, out.sh, out.ss], 8);
-    u.set([...(biasStrides ?? [0, 0, 0]), maskStride ?? 0, b0, qwsh, 0], 17);
+    u.set([...(biasStrides ?? [0, 0, 0]), maskStride ?? 0, b0, qwsh, options.union ? 1 : 0], 17);
     u.set(kvmap.slice(b0, b0 + nb), 24);
     gpu.dispatch(program, bindings, [groups, qo.heads, nb], u);
   }
   return out.tensor;
+}
+
+function checkUnion(
+  op: string,
+  options: FlashAttentionOptions,
+  batch: number,
+  kvCount: number,
+  dim: number,
+): void {
+  const why = !options.kvBatch
+    ? "needs options.kvBatch"
+    : kvCount !== batch
+    ? `needs one K/V entry per query entry (q has ${batch}, k/v ${kvCount})`
+    : options.bias
+    ? "takes no bias"
+    : dim > FLASH_MAX_DIM
+    ? `takes head dims up to ${FLASH_MAX_DIM}, not ${dim}`
+    : undefined;
+  if (why) throw new RangeError(`Cannot run ${op}: options.union ${why}`);
 }

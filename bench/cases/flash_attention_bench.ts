@@ -1,7 +1,10 @@
 // flash_attention: PixArt self-attention, H 16, D 72, token-major [B, S, 1152] in and out, at
 // S = 1024 (512² image) and 4096 (1024²); gflops = 4·B·H·Sq·Sk·D / time; ms covers the whole call
 // (Q/K/V staging copies included). Same-run baseline: the materialised path (scores, softmax,
-// probs·V in row chunks). Also cross_attention: attentionProbs + attendProbs over 120 caption keys
+// probs·V in row chunks). Also flash_attention_union: the edit's four rows with MasaCtrl's Union
+// (kvBatch [0, 0, 0, 3]) at S = 1024, the kernel reading [K_src; K_own] in place against the
+// same-run baseline that gathers and concatenates them and attends over 2·S keys in every row;
+// gflops counts the keys each path reads (the kernel reads a row mapped onto itself once). Also cross_attention: attentionProbs + attendProbs over 120 caption keys
 // for 3 rows at 1024². On a CPU adapter the rows add cpu_ms, the process CPU time per call (Linux
 // /proc), which other processes sharing the cores do not inflate as they inflate `ms`.
 
@@ -11,6 +14,8 @@ import type { DType } from "../../tensor/dtype.ts";
 import { FLASH_ATTENTION_VARIANTS, flashAttention } from "../../kernels/flash_attention.ts";
 import { attendProbs, attentionByProbs, attentionProbs } from "../../kernels/cross_attention.ts";
 import { operand } from "../../kernels/_attention.ts";
+import { concat } from "../../kernels/concat.ts";
+import { gatherRows } from "../../kernels/gather_rows.ts";
 import { pickVariant } from "../../kernels/_variant.ts";
 import { type BenchRow, cpuTimeMs, median, round, timeOp } from "../_timing.ts";
 import type { BenchCase } from "../run.ts";
@@ -103,6 +108,36 @@ async function flashRows(gpu: Gpu, log: (m: string) => void): Promise<BenchRow[]
   return out;
 }
 
+async function unionRows(gpu: Gpu, log: (m: string) => void): Promise<BenchRow[]> {
+  const b = 4, s = 1024, kvBatch = [0, 0, 0, 3];
+  const [q, k, v] = inputs(gpu, b, s, "f32");
+  const rows = Tensor.from(gpu, new Int32Array(kvBatch), [b]);
+  const perKey = 4 * H * s * D;
+  const base = { kernel: "flash_attention_union", case: `B4_H16_S${s}_D72`, dtype: "f32" };
+  const def = pickVariant(gpu, "flash_attention", FLASH_ATTENTION_VARIANTS).name;
+  const union = () => flashAttention(q, k, v, { heads: H, kvBatch, union: true });
+  const concatenated = () => {
+    const kk = concat([gatherRows(k, rows), k], 1), vv = concat([gatherRows(v, rows), v], 1);
+    const o = flashAttention(q, kk, vv, { heads: H });
+    for (const x of [kk, vv]) x.dispose();
+    return o;
+  };
+  const ownKeys = kvBatch.reduce((n, r, i) => n + (r === i ? s : 2 * s), 0);
+  const out = [
+    await measure(gpu, union, 2, { ...base, baseline: false, variant: def }, perKey * ownKeys, log),
+    await measure(
+      gpu,
+      concatenated,
+      2,
+      { ...base, baseline: true, variant: "gather_concat" },
+      perKey * b * 2 * s,
+      log,
+    ),
+  ];
+  for (const x of [q, k, v, rows]) x.dispose();
+  return out;
+}
+
 async function crossRows(gpu: Gpu, log: (m: string) => void): Promise<BenchRow[]> {
   const b = 3, n = 4096, l = 120;
   const [q] = inputs(gpu, b, n, "f32");
@@ -133,6 +168,10 @@ async function crossRows(gpu: Gpu, log: (m: string) => void): Promise<BenchRow[]
 export const flashAttentionBench: BenchCase = {
   kernel: "flash_attention",
   async run(gpu, log) {
-    return [...await flashRows(gpu, log), ...await crossRows(gpu, log)];
+    return [
+      ...await flashRows(gpu, log),
+      ...await unionRows(gpu, log),
+      ...await crossRows(gpu, log),
+    ];
   },
 };

@@ -8,7 +8,6 @@ import type { Weights } from "../../tensor/weights.ts";
 import { gatherRows } from "../../kernels/gather_rows.ts";
 import { flashAttention } from "../../kernels/flash_attention.ts";
 import { attendProbs, attentionProbs } from "../../kernels/cross_attention.ts";
-import { concat } from "../../kernels/concat.ts";
 import { Linear } from "../linear.ts";
 
 /** What the editing pipeline may change inside one attention call. */
@@ -52,13 +51,11 @@ export class Attention {
     if (control.qBatch) {
       q = gatherRows(q, Tensor.from(x.gpu, new Int32Array(control.qBatch), [q.shape[0]]));
     }
-    let o: Tensor;
-    if (control.union && control.kvBatch) {
-      // a row whose kvBatch is itself sees each key twice, which leaves its softmax unchanged
-      const rows = Tensor.from(x.gpu, new Int32Array(control.kvBatch), [k.shape[0]]);
-      const kk = concat([gatherRows(k, rows), k], 1), vv = concat([gatherRows(v, rows), v], 1);
-      o = flashAttention(q, kk, vv, { heads: this.heads });
-    } else o = flashAttention(q, k, v, { heads: this.heads, kvBatch: control.kvBatch });
+    const o = flashAttention(q, k, v, {
+      heads: this.heads,
+      kvBatch: control.kvBatch,
+      union: control.union && control.kvBatch !== undefined,
+    });
     return this.toOut.forward(o, { residual });
   }
 

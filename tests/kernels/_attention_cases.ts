@@ -24,6 +24,8 @@ export interface AttnCase {
   mask?: boolean;
   fullyMasked?: boolean;
   kvBatch?: number[];
+  /** With kvBatch: attend to [K_kvBatch; K_own] (the reference concatenates them). */
+  union?: boolean;
   /** Token-major `[B, S, H·D]` q/k/v (and output) instead of `[B, H, S, D]`. */
   tokenMajor?: boolean;
   f16?: boolean;
@@ -81,13 +83,21 @@ export function caseInputs(c: AttnCase) {
 export async function checkFlashCase(gpu: Gpu, c: AttnCase, label: string): Promise<void> {
   const { q, k, v, bias, mask, kv } = caseInputs(c);
   const dims: AttentionDims = { batch: c.batch, heads: c.heads, sq: c.sq, sk: c.sk, dim: c.dim };
-  const ref = flashAttentionRef(q, k, v, dims, {
-    scale: c.scale,
-    bias,
-    biasPerBatch: c.bias === "batch",
-    keyMask: mask,
-    kvBatch: c.kvBatch,
-  });
+  const ref = c.union
+    ? flashAttentionRef(
+      q,
+      unionRows(k, c, c.dim),
+      unionRows(v, c, c.dim),
+      { ...dims, sk: 2 * c.sk },
+      { scale: c.scale, keyMask: mask && unionRows(mask, { ...c, heads: 1 }, 1) },
+    )
+    : flashAttentionRef(q, k, v, dims, {
+      scale: c.scale,
+      bias,
+      biasPerBatch: c.bias === "batch",
+      keyMask: mask,
+      kvBatch: c.kvBatch,
+    });
   const dtype = c.f16 ? "f16" : "f32";
   const up = (x: Float32Array, b: number, s: number) =>
     c.tokenMajor
@@ -107,6 +117,7 @@ export async function checkFlashCase(gpu: Gpu, c: AttnCase, label: string): Prom
     bias: tb,
     keyMask: tm,
     kvBatch: c.kvBatch,
+    union: c.union,
     heads: c.tokenMajor ? c.heads : undefined,
   });
   let got = await out.toArray();
@@ -115,13 +126,29 @@ export async function checkFlashCase(gpu: Gpu, c: AttnCase, label: string): Prom
   for (const t of [tq, tk, tv, tb, tm, out]) t?.dispose();
 }
 
+/**
+ * Union's keys built the plain way: per query entry b and head, the rows of entry kvBatch[b]
+ * followed by entry b's own (`[B, H, Sk, width]` → `[B, H, 2·Sk, width]`).
+ */
+function unionRows(x: ArrayLike<number>, c: AttnCase, width: number): Float32Array {
+  const seg = c.sk * width, out = new Float32Array(c.batch * c.heads * 2 * seg);
+  for (let b = 0; b < c.batch; b++) {
+    for (let h = 0; h < c.heads; h++) {
+      const at = (e: number) => (e * c.heads + h) * seg, to = (b * c.heads + h) * 2 * seg;
+      out.set(Array.from({ length: seg }, (_, i) => x[at(c.kvBatch![b]) + i]), to);
+      out.set(Array.from({ length: seg }, (_, i) => x[at(b) + i]), to + seg);
+    }
+  }
+  return out;
+}
+
 /** A short label for a case. */
 export function caseLabel(c: AttnCase): string {
   const flags = [
     c.tokenMajor && "token-major",
     c.bias && `bias ${c.bias}`,
     c.mask && (c.fullyMasked ? "mask (one entry fully)" : "mask"),
-    c.kvBatch && `kvBatch [${c.kvBatch}]`,
+    c.kvBatch && `kvBatch [${c.kvBatch}]${c.union ? " union" : ""}`,
     c.scale !== undefined && `scale ${c.scale}`,
     c.f16 && "f16",
   ].filter(Boolean);

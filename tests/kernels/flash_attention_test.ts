@@ -23,6 +23,9 @@ const SMALL: AttnCase[] = [
   { batch: 2, heads: 2, sq: 33, sk: 21, dim: 8, f16: true, bias: "shared", mask: true },
   { batch: 2, heads: 2, sq: 7, sk: 13, dim: 6, kvCount: 1, kvBatch: [0, 0] }, // pack path
   { batch: 1, heads: 2, sq: 9, sk: 11, dim: 6, tokenMajor: true, f16: true },
+  { batch: 4, heads: 2, sq: 9, sk: 9, dim: 8, kvBatch: [0, 3, 0, 3], union: true, mask: true },
+  { batch: 3, heads: 3, sq: 16, sk: 16, dim: 8, kvBatch: [0, 0, 0], union: true, tokenMajor: true },
+  { batch: 2, heads: 2, sq: 7, sk: 13, dim: 6, kvBatch: [1, 1], union: true, f16: true },
 ];
 
 for (const variant of FLASH_ATTENTION_VARIANTS) {
@@ -92,6 +95,18 @@ Deno.test({
       () => flashAttention(q, k, v, { heads: 3, kvBatch: [0, 2] }),
       RangeError,
       "options.kvBatch [0, 2] must hold 2 indices in [0, 2)",
+    );
+    for (
+      const [o, why] of [
+        [{ union: true }, "options.union needs options.kvBatch"],
+        [{ union: true, kvBatch: [0, 0], bias: t([3, 5, 7]) }, "options.union takes no bias"],
+      ] as const
+    ) assertThrows(() => flashAttention(q, k, v, { heads: 3, ...o }), RangeError, why);
+    assertThrows(
+      () =>
+        flashAttention(q, t([1, 7, 24]), t([1, 7, 24]), { heads: 3, kvBatch: [0, 0], union: true }),
+      RangeError,
+      "options.union needs one K/V entry per query entry (q has 2, k/v 1)",
     );
     assertThrows(
       () => flashAttention(q, k, v, { heads: 3, bias: t([3, 5, 6]) }),
