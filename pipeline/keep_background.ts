@@ -2,10 +2,11 @@
 // back into the untouched input with a soft mask made from the cross-attention maps of the edited
 // words, so everything the edit did not touch keeps the input's exact pixels, at the input's own
 // resolution. Blended Latent Diffusion (Avrahami et al., 2023) blends its result into the input in
-// pixel space in the same way; the mask is Prompt-to-Prompt's LocalBlend word maps, normalised by
-// their range instead of their max (our choice: maps can have a high floor, often 70% of the max on
-// the bundled model, and the range puts every map's floor at 0, so one band suits them all;
-// BENCHMARKS.md).
+// pixel space in the same way; the mask is Prompt-to-Prompt's LocalBlend word maps, with two
+// changes of ours (BENCHMARKS.md): each map is normalised by its range instead of its max (maps can
+// have a high floor, often 70% of the max on the bundled model, and the range puts every floor at
+// 0, so one band suits them all), and a changed word's map is combined with the other words of its
+// phrase by geometric mean (a map follows the word, not the object: "star" lights every star).
 
 import type { RgbaImage } from "../image/rgba_image.ts";
 import type { LocalBlendWord } from "../kernels/local_blend.ts";
@@ -150,15 +151,11 @@ export function editPhrases(
 ): EditPhrases {
   const sw = promptWords(prompts.source), tw = promptWords(prompts.target);
   const index = (n: number) => Array.from({ length: n }, (_, i) => i);
-  const [changedSource, changedTarget] = sw.length === tw.length
-    ? [
-      index(sw.length).filter((i) => sw[i] !== tw[i]),
-      index(tw.length).filter((i) => sw[i] !== tw[i]),
-    ]
-    : [
-      index(sw.length).filter((i) => !tw.includes(sw[i])),
-      index(tw.length).filter((i) => !sw.includes(tw[i])),
-    ];
+  const swapped = index(sw.length).filter((i) => sw[i] !== tw[i]);
+  const [changedSource, changedTarget] = sw.length === tw.length ? [swapped, swapped] : [
+    index(sw.length).filter((i) => !tw.includes(sw[i])),
+    index(tw.length).filter((i) => !sw.includes(tw[i])),
+  ];
   const out: EditPhrases = { words: [], phrases: [] };
   const wordAt = new Map<string, number>(), phraseKeys = new Set<string>();
   const add = (row: number, words: string[], tokens: readonly string[], changed: number[]) => {
