@@ -27,5 +27,12 @@ export function defaultPromptCacheDir(): string | undefined {
 export const DEMO_SOURCE = "a red circle on a gray gradient background";
 export const DEMO_TARGET = "a red square on a gray gradient background";
 
+/**
+ * The demo's denoising steps when --steps is not given: 20, not the editor's 30. On the bundled
+ * 64×64 model 20 steps give the same picture (BENCHMARKS.md) and keep the demo well under a minute
+ * on a 2-core software adapter.
+ */
+export const DEMO_STEPS = 20;
+
 /** The demo's output, relative to the working folder. */
 export const DEMO_OUT = "out/demo.png";

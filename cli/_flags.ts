@@ -3,7 +3,7 @@
 
 import { parseArgs } from "node:util";
 import type { EditOptions } from "../pipeline/edit_options.ts";
-import { defaultImagePath, DEMO_OUT, DEMO_SOURCE, DEMO_TARGET } from "./_defaults.ts";
+import { defaultImagePath, DEMO_OUT, DEMO_SOURCE, DEMO_STEPS, DEMO_TARGET } from "./_defaults.ts";
 import { UsageError } from "./_errors.ts";
 
 /** Every flag, as parseArgs options. */
@@ -229,12 +229,15 @@ export function editSpec(
   const settings: EditSettings = {};
   const v = values;
   if (v.steps !== undefined) settings.steps = integer(label("steps"), v.steps, 1, 1000);
+  else if (demo) settings.steps = DEMO_STEPS;
   if (v.guidance !== undefined) {
     settings.guidance = number(label("guidance"), v.guidance, "a finite number ≥ 0", (x) => x >= 0);
   }
   if (v.threshold !== undefined) {
     const steps = settings.steps ?? DEFAULT_STEPS;
-    const of = v.steps === undefined ? ` (the default ${label("steps")})` : ` (${label("steps")})`;
+    const of = v.steps === undefined
+      ? ` (the ${demo ? "demo's" : "default"} ${label("steps")})`
+      : ` (${label("steps")})`;
     settings.threshold = integer(
       label("threshold"),
       v.threshold,

@@ -1,6 +1,6 @@
 // The text of `cli/edit.ts --help`.
 
-import { DEMO_OUT } from "./_defaults.ts";
+import { DEMO_OUT, DEMO_STEPS } from "./_defaults.ts";
 import { DEFAULT_STEPS } from "./_flags.ts";
 
 /** Usage, flags and examples. */
@@ -27,7 +27,8 @@ Edit:
   -o, --out FILE          edited image (.png, .jpg or .jpeg); an existing file is replaced
                           atomically, an input file is never overwritten
       --model DIR         diffusers PixArt-α pipeline folder (default: the bundled model)
-      --steps N           denoising steps, an integer from 1 to 1000 (default ${DEFAULT_STEPS})
+      --steps N           denoising steps, an integer from 1 to 1000 (default ${DEFAULT_STEPS};
+                          the demo's ${DEMO_STEPS})
       --guidance W        classifier-free guidance of the target, ≥ 0 (default 4.5)
       --threshold K       steps in which the source's queries are used, 0..steps
                           (default ⌈0.2·steps⌉)

@@ -3,7 +3,13 @@
 
 import { assertEquals, assertStringIncludes, assertThrows } from "@std/assert";
 import { parseBatch } from "../../cli/_batch.ts";
-import { defaultImagePath, DEMO_OUT, DEMO_SOURCE, DEMO_TARGET } from "../../cli/_defaults.ts";
+import {
+  defaultImagePath,
+  DEMO_OUT,
+  DEMO_SOURCE,
+  DEMO_STEPS,
+  DEMO_TARGET,
+} from "../../cli/_defaults.ts";
 import { UsageError } from "../../cli/_errors.ts";
 import { editSpec, type FlagValues, maxPixelsOf, parseFlags } from "../../cli/_flags.ts";
 
@@ -131,13 +137,30 @@ Deno.test("editSpec() refuses empty prompts and missing required flags", () => {
   usage(() => editSpec(without("--out")), "Missing --out", "out/edit.png");
 });
 
-Deno.test("editSpec() in demo mode fills the default image, prompts and out/demo.png", () => {
+Deno.test("editSpec() in demo mode fills the default image, prompts, steps and out/demo.png", () => {
   const spec = editSpec({}, { demo: true });
   assertEquals(spec.image, defaultImagePath());
   assertEquals([spec.source, spec.target, spec.out], [DEMO_SOURCE, DEMO_TARGET, DEMO_OUT]);
-  assertEquals(DEMO_OUT, "out/demo.png");
-  const own: FlagValues = { target: "a blue square", out: "x.png" };
-  assertEquals(editSpec(own, { demo: true }).target, "a blue square");
+  assertEquals([DEMO_OUT, DEMO_STEPS], ["out/demo.png", 20]);
+  assertEquals(spec.settings.steps, DEMO_STEPS);
+  const own: FlagValues = { target: "a blue square", out: "x.png", steps: "7" };
+  assertEquals(
+    [editSpec(own, { demo: true }).target, editSpec(own, { demo: true }).settings.steps],
+    [
+      "a blue square",
+      7,
+    ],
+  );
+  // only the demo takes fewer steps; an edit of one's own keeps the editor's default
+  assertEquals(
+    editSpec({ image: "a.png", source: "a", target: "b", out: "o.png" }).settings.steps,
+    undefined,
+  );
+  usage(
+    () => editSpec({ threshold: "21" }, { demo: true }),
+    `Invalid --threshold "21"`,
+    "from 0 to 20 (the demo's --steps)",
+  );
 });
 
 Deno.test("parseBatch() reads one edit per line with the flags' names as keys", () => {
