@@ -1,12 +1,13 @@
 // flash_attention: PixArt self-attention, H 16, D 72, token-major [B, S, 1152] in and out, at
-// S = 1024 (512² image) and 4096 (1024²); gflops = 4·B·H·Sq·Sk·D / time; ms covers the whole call
-// (Q/K/V staging copies included). Same-run baseline: the materialised path (scores, softmax,
+// S = 1024 (512² image) and 4096 (1024²); gflops = 4·B·H·Sq·Sk·D / time; ms covers the whole
+// call (Q/K/V staging copies included). Same-run baseline: the materialised path (scores, softmax,
 // probs·V in row chunks). Also flash_attention_union: the edit's four rows with MasaCtrl's Union
 // (kvBatch [0, 0, 0, 3]) at S = 1024, the kernel reading [K_src; K_own] in place against the
 // same-run baseline that gathers and concatenates them and attends over 2·S keys in every row;
-// gflops counts the keys each path reads (the kernel reads a row mapped onto itself once). Also cross_attention: attentionProbs + attendProbs over 120 caption keys
-// for 3 rows at 1024². On a CPU adapter the rows add cpu_ms, the process CPU time per call (Linux
-// /proc), which other processes sharing the cores do not inflate as they inflate `ms`.
+// gflops counts the keys each path reads (the kernel reads a row mapped onto itself once). Also
+// cross_attention: attentionProbs + attendProbs over 120 caption keys for 3 rows at 1024². On a
+// CPU adapter the rows add cpu_ms, the process CPU time per call (Linux /proc), which other
+// processes sharing the cores do not inflate as they inflate `ms`.
 
 import type { Gpu } from "../../tensor/device.ts";
 import { Tensor } from "../../tensor/tensor.ts";

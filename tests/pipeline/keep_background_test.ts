@@ -1,7 +1,8 @@
 // Keeping the background (pipeline/keep_background.ts): the soft mask against hand-computed
 // bilinear values (exact up to f32 rounding, 1e-6), range normalisation, skipped flat maps and the
-// band; the blend; the choice of changed words; and edit() on the tiny fixture model, where the
-// output equals the input wherever the mask is 0 and the unblended edit wherever it is 1.
+// band; the geometric mean within phrases; the blend; phrase boundaries and the choice of phrases;
+// and edit() on the tiny fixture model, where the output equals the input wherever the mask is 0
+// and the unblended edit wherever it is 1.
 
 import { assert, assertEquals, assertThrows } from "@std/assert";
 import {
